@@ -1,0 +1,61 @@
+"""testinfra hosts behind one call that always has a deadline.
+
+testinfra has no per-command timeout, so every command runs under coreutils
+`timeout` on the host itself: a hung `df` on a dead NFS mount is killed there,
+not left behind.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass
+
+from opscheck.errors import TargetDown, Unmeasurable
+from opscheck.measurement import HostRef
+
+_hosts: dict[str, object] = {}
+_lock = threading.Lock()
+
+TIMED_OUT = 124  # coreutils timeout's exit status when it had to stop the command
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    command: str
+    rc: int
+    stdout: str
+    stderr: str
+
+
+def testinfra_host(ref: HostRef):
+    """The testinfra Host for `ref`, created once per process (one SSH master per host)."""
+    with _lock:
+        host = _hosts.get(ref.spec)
+        if host is None:
+            import testinfra  # deferred: importing it costs ~100 ms that disk-only runs need not pay
+
+            host = _hosts[ref.spec] = testinfra.get_host(ref.spec)
+        return host
+
+
+def run(ref: HostRef, command: str, timeout: float) -> CommandResult:
+    """Run `command` through sh on `ref`, killed after `timeout` seconds; UNKNOWN if it was."""
+    seconds = str(max(1, math.ceil(timeout)))
+    try:
+        out = testinfra_host(ref).run("timeout -k 2 %s sh -c %s", seconds, command)
+    except Exception as exc:  # noqa: BLE001 - backend failures (ssh, docker) mean the host is unreachable
+        raise TargetDown(f"{ref.name}: cannot run commands: {type(exc).__name__}: {exc}") from None
+    if out.rc == TIMED_OUT:
+        raise Unmeasurable(f"{ref.name}: `{command}` timed out after {seconds}s")
+    if out.rc == 255 and ref.spec.startswith(("ssh://", "paramiko://")):
+        raise TargetDown(f"{ref.name}: ssh failed: {out.stderr.strip()[:300]}")
+    return CommandResult(command, out.rc, out.stdout, out.stderr)
+
+
+def read_file(ref: HostRef, path: str, timeout: float) -> str:
+    """A small text file from the host (/proc/meminfo, /proc/loadavg)."""
+    result = run(ref, f"cat {path}", timeout)
+    if result.rc != 0:
+        raise Unmeasurable(f"{ref.name}: cannot read {path}: {result.stderr.strip() or f'exit {result.rc}'}")
+    return result.stdout

@@ -1,0 +1,1 @@
+"""One module per inventory section; each defines the item model of its section."""

@@ -1,0 +1,66 @@
+"""Judge a measurement: one call per check, whose failure message is the summary line."""
+
+from __future__ import annotations
+
+from opscheck.errors import CheckFailed, Unmeasurable
+from opscheck.measurement import Measurement
+from opscheck.recording import record
+from opscheck.result import Result
+from opscheck.threshold import Threshold
+from opscheck.units import format_value
+from opscheck.verdict import DEFAULT_SEVERITY, Verdict
+
+
+def judge(measurement: Measurement, threshold: Threshold | None = None) -> Result:
+    """Judge, record, and raise on CRIT (failed) or UNKNOWN (error); WARN and OK return."""
+    __tracebackhide__ = True
+    result = record(evaluate(measurement, threshold))
+    if result.verdict is Verdict.CRIT:
+        raise CheckFailed(result.summary)
+    if result.verdict is Verdict.UNKNOWN:
+        raise Unmeasurable(result.summary)
+    return result
+
+
+def evaluate(measurement: Measurement, threshold: Threshold | None = None) -> Result:
+    """The verdict and one-line summary of `measurement`, without side effects."""
+    m = measurement
+    target = m.target
+    threshold = threshold or m.threshold or (target.threshold if target else None)
+    severity = (target.severity if target else None) or DEFAULT_SEVERITY.value
+    subject = m.subject or (target.id if target else "")
+
+    if m.error is not None:
+        verdict = Verdict.CRIT if m.down else Verdict.UNKNOWN
+        summary = f"{subject}: {m.error}" if subject else m.error
+        return Result(verdict, _with_notes(summary, m), m, severity)
+
+    verdict = Verdict.OK
+    parts: list[str] = []
+    if m.value is not None and (threshold is not None or m.label):
+        reading = f"{subject} {format_value(m.value, m.unit)}".strip()
+        if m.label:
+            reading += f" {m.label}"
+        if threshold is not None and isinstance(m.value, (int, float)) and not isinstance(m.value, bool):
+            verdict = threshold.judge(m.value)
+            limits = threshold.describe()
+            if limits:
+                reading += f" ({limits})"
+        parts.append(reading)
+    elif subject:
+        parts.append(subject)
+    if m.warnings:
+        verdict = max(verdict, Verdict.WARN, key=lambda v: v.rank)
+    if m.problems:
+        verdict = Verdict.CRIT
+    issues = list(m.problems) + list(m.warnings)
+    summary = parts[0] if parts else ""
+    if issues:
+        summary = f"{summary}: {'; '.join(issues)}" if summary else "; ".join(issues)
+    elif not parts:
+        summary = "ok"
+    return Result(verdict, _with_notes(summary, m), m, severity)
+
+
+def _with_notes(summary: str, m: Measurement) -> str:
+    return f"{summary} ({'; '.join(m.notes)})" if m.notes else summary

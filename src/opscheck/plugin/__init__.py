@@ -1,0 +1,110 @@
+"""The opscheck pytest plugin: registered through the `pytest11` entry point.
+
+Hooks only delegate: settings.py resolves options, collection.py builds items
+from the inventory, outcomes.py maps verdicts onto pytest outcomes, and
+results.py hands the run to the report writers.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from opscheck.errors import InventoryError
+from opscheck.plugin import collection, outcomes, settings
+from opscheck.plugin.results import ResultsListener
+from opscheck.verdict import SCHEDULES, SEVERITY_DESCRIPTIONS
+
+SETTINGS = pytest.StashKey[settings.Settings]()
+LISTENER = pytest.StashKey[ResultsListener]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    settings.add_options(parser)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for _name, description in {**SCHEDULES, **SEVERITY_DESCRIPTIONS}.items():
+        config.addinivalue_line("markers", description)
+    config.stash[SETTINGS] = resolved = settings.resolve(config)
+    if not hasattr(config, "workerinput"):
+        listener = config.stash[LISTENER] = ResultsListener(config, resolved)
+        config.pluginmanager.register(listener, "opscheck-results")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Load the inventory before anything runs; a bad one stops the run with one line per problem."""
+    config = session.config
+    resolved = config.stash[SETTINGS]
+    if not resolved.inventory_explicit and not resolved.inventory.exists():
+        return
+    from opscheck.inventory import load_inventory
+
+    try:
+        inventory = load_inventory(_shown(resolved.inventory))
+    except InventoryError as exc:
+        raise pytest.UsageError(*exc.problems) from None
+    config.stash[collection.INVENTORY] = inventory
+    listener = config.stash.get(LISTENER, None)
+    if listener is not None:
+        listener.use_inventory(inventory)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    collection.generate_tests(metafunc)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.stash.get(collection.NEEDS_INVENTORY, False) and collection.INVENTORY not in config.stash:
+        path = _shown(config.stash[SETTINGS].inventory)
+        raise pytest.UsageError(f"{path}: inventory file not found (the checks need one: pass --inventory PATH)")
+    collection.modify_items(session, config, items)
+
+
+@pytest.hookimpl(wrapper=True, trylast=True)
+def pytest_runtest_setup(item: pytest.Item):
+    result = yield
+    if is_check(item):
+        outcomes.setup_measurements(item)
+    return result
+
+
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    outcomes.teardown(item)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    # In-process runs (pytester) reuse this module: measurements must not leak into the next run.
+    from opscheck.measuring import forget
+
+    forget()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    report = yield
+    if is_check(item):
+        outcomes.make_report(item, call, report)
+    return report
+
+
+def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config):
+    return outcomes.report_status(report)
+
+
+def is_check(item: pytest.Item) -> bool:
+    """Checks are items fed by the inventory or marked with a schedule; anything else is a plain test."""
+    if collection.targets_of(item):
+        return True
+    return any(marker.name in SCHEDULES for marker in item.iter_markers())
+
+
+def _shown(path):
+    """The path as the user would write it: relative to the working directory when inside it."""
+    from pathlib import Path
+
+    try:
+        return Path(path).relative_to(Path.cwd())
+    except ValueError:
+        return path

@@ -1,0 +1,77 @@
+"""Turn inventory entries into check items: parametrize, mark, select.
+
+A check asks for a kind by naming it as a parameter (`def test_disk_usage(disk)`);
+every target of that kind in the inventory becomes one item, with an id that
+reads like the runbook (`test_disk_usage[app-1:/var]`), the inventory's extra
+schedules as markers, and one effective severity.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from opscheck import registry
+from opscheck.measurement import Target
+from opscheck.verdict import DEFAULT_SEVERITY, SEVERITIES, Severity
+
+INVENTORY = pytest.StashKey["object"]()
+EMPTY_CHECKS = pytest.StashKey[set]()
+SEVERITY = pytest.StashKey[str]()
+NEEDS_INVENTORY = pytest.StashKey[bool]()
+
+
+def generate_tests(metafunc: pytest.Metafunc) -> None:
+    kinds = [name for name in metafunc.fixturenames if name in registry.names()]
+    if not kinds:
+        return
+    config = metafunc.config
+    inventory = config.stash.get(INVENTORY, None)
+    if inventory is None:
+        config.stash[NEEDS_INVENTORY] = True
+    for name in kinds:
+        targets = registry.get(name).targets(inventory) if inventory is not None else []
+        if not targets:
+            config.stash.setdefault(EMPTY_CHECKS, set()).add((str(metafunc.definition.path), metafunc.definition.name))
+        metafunc.parametrize(
+            name,
+            [pytest.param(t, id=t.id, marks=[getattr(pytest.mark, s) for s in t.schedules]) for t in targets],
+        )
+
+
+def modify_items(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Drop checks with nothing to check, settle severities, select by --severity."""
+    empty = config.stash.get(EMPTY_CHECKS, set())
+    keep, dropped = [], []
+    minimum = Severity(config.getoption("severity")).rank if config.getoption("severity") else None
+    for item in items:
+        if (str(item.path), getattr(item, "originalname", item.name)) in empty and not targets_of(item):
+            dropped.append(item)
+            continue
+        severity = effective_severity(item)
+        item.stash[SEVERITY] = severity
+        if minimum is not None and Severity(severity).rank < minimum:
+            dropped.append(item)
+            continue
+        keep.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
+
+
+def effective_severity(item: pytest.Item) -> str:
+    """Inventory entry's severity, else the check's marker, else medium; one marker left on the item."""
+    from_inventory = next((t.severity for t in targets_of(item) if t.severity), None)
+    marker = next((m.name for m in item.iter_markers() if m.name in SEVERITIES), None)
+    severity = from_inventory or marker or DEFAULT_SEVERITY.value
+    if hasattr(item, "own_markers"):
+        # So that `-m critical` selects by the effective severity, not the check's default.
+        item.own_markers[:] = [m for m in item.own_markers if m.name not in SEVERITIES]
+        item.add_marker(getattr(pytest.mark, severity))
+    return severity
+
+
+def targets_of(item: pytest.Item) -> list[Target]:
+    callspec = getattr(item, "callspec", None)
+    if callspec is None:
+        return []
+    return [value for value in callspec.params.values() if isinstance(value, Target)]

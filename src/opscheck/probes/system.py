@@ -1,0 +1,149 @@
+"""Disk, inodes, memory, swap and load of a host: `df -P`, /proc/meminfo, /proc/loadavg."""
+
+from __future__ import annotations
+
+from opscheck.errors import TargetDown, Unmeasurable
+from opscheck.host import read_file, run
+from opscheck.inventory.model import Inventory
+from opscheck.measurement import Measurement, Target
+from opscheck.registry import Kind
+from opscheck.targets import make_target
+
+
+def _mount_targets(kind: str, check: str, section_key: str):
+    def targets(inventory: Inventory) -> list[Target]:
+        out = []
+        for item in inventory.system:
+            for host in inventory.hosts_for(item):
+                for limits in getattr(item, section_key):
+                    out.append(
+                        make_target(
+                            inventory, item, kind=kind, id=f"{host.name}:{limits.mount}", check=check,
+                            host=host, spec=limits, threshold=limits.threshold(),
+                        )
+                    )
+        return out
+
+    return targets
+
+
+def _host_targets(kind: str, check: str, key: str):
+    def targets(inventory: Inventory) -> list[Target]:
+        out = []
+        for item in inventory.system:
+            limits = getattr(item, key)
+            if limits is None:
+                continue
+            for host in inventory.hosts_for(item):
+                out.append(
+                    make_target(
+                        inventory, item, kind=kind, id=host.name, check=check,
+                        host=host, spec=limits, threshold=limits.threshold(),
+                    )
+                )
+        return out
+
+    return targets
+
+
+def _df(target: Target, inodes: bool) -> tuple[list[str], str]:
+    mount = target.spec.mount
+    flag = "-Pi" if inodes else "-Pk"
+    result = run(target.host, f"df {flag} -- '{mount}'", target.timeout)
+    if result.rc != 0:
+        reason = result.stderr.strip() or f"df exited {result.rc}"
+        if "No such file" in reason:
+            raise TargetDown(f"{mount} does not exist")
+        raise Unmeasurable(f"df {mount}: {reason}")
+    lines = [line for line in result.stdout.splitlines() if line.strip()]
+    fields = lines[-1].split()
+    if len(fields) < 6:
+        raise Unmeasurable(f"cannot parse df output: {result.stdout.strip()!r}")
+    # The mount point is the last field; a device name with spaces would shift the rest.
+    return fields[-6:] if len(fields) > 6 else fields, "\n".join(lines)
+
+
+def probe_disk(target: Target) -> Measurement:
+    return _usage(target, inodes=False)
+
+
+def probe_inodes(target: Target) -> Measurement:
+    return _usage(target, inodes=True)
+
+
+def _usage(target: Target, inodes: bool) -> Measurement:
+    (device, total, used, free, _pcent, mounted_on), evidence = _df(target, inodes)
+    mount = target.spec.mount
+    if mounted_on != mount:
+        # `df /data` on an unmounted /data reports the parent filesystem: the mount is missing.
+        raise TargetDown(f"{mount} is not a mount point (it lies on {mounted_on}, {device})")
+    total_n, used_n, free_n = int(total), int(used), int(free)
+    if inodes and total_n == 0:
+        raise Unmeasurable(f"{mount} ({device}) has no fixed inode table: nothing to measure")
+    # As df computes Use%: used / (used + available), so root-reserved blocks count as full.
+    percent = round(100.0 * used_n / (used_n + free_n), 1) if used_n + free_n else 0.0
+    unit = "inodes" if inodes else "KiB"
+    return Measurement(
+        value=percent, unit="%", subject=mount, label="inodes used" if inodes else "used",
+        evidence={"df": evidence, "device": device, "total": total_n, "used": used_n, "available": free_n, "counted_in": unit},
+    )
+
+
+def _meminfo(target: Target) -> dict[str, int]:
+    info = {}
+    for line in read_file(target.host, "/proc/meminfo", target.timeout).splitlines():
+        name, _, rest = line.partition(":")
+        parts = rest.split()
+        if parts and parts[0].isdigit():
+            info[name.strip()] = int(parts[0])  # kB
+    return info
+
+
+def probe_memory(target: Target) -> Measurement:
+    info = _meminfo(target)
+    total, available = info.get("MemTotal"), info.get("MemAvailable")
+    if not total or available is None:
+        raise Unmeasurable("/proc/meminfo has no MemTotal/MemAvailable (kernel older than 3.14?)")
+    percent = round(100.0 * (total - available) / total, 1)
+    keep = ("MemTotal", "MemAvailable", "MemFree", "Buffers", "Cached", "Shmem")
+    return Measurement(
+        value=percent, unit="%", subject="memory", label="used",
+        evidence={k + "_kB": info[k] for k in keep if k in info},
+    )
+
+
+def probe_swap(target: Target) -> Measurement:
+    info = _meminfo(target)
+    total, free = info.get("SwapTotal", 0), info.get("SwapFree", 0)
+    evidence = {"SwapTotal_kB": total, "SwapFree_kB": free}
+    if total == 0:
+        return Measurement(value=0.0, unit="%", subject="swap", label="used", evidence=evidence, notes=("no swap configured",))
+    return Measurement(value=round(100.0 * (total - free) / total, 1), unit="%", subject="swap", label="used", evidence=evidence)
+
+
+def probe_load(target: Target) -> Measurement:
+    loadavg = read_file(target.host, "/proc/loadavg", target.timeout).split()
+    cores_out = run(target.host, "getconf _NPROCESSORS_ONLN || nproc", target.timeout)
+    try:
+        one, five, fifteen = (float(x) for x in loadavg[:3])
+        cores = int(cores_out.stdout.split()[0])
+    except (ValueError, IndexError):
+        raise Unmeasurable(f"cannot parse load ({' '.join(loadavg)!r}) or core count ({cores_out.stdout.strip()!r})") from None
+    # The 5-minute average: the 1-minute one pages on every cron burst.
+    per_core = round(five / cores, 2)
+    return Measurement(
+        value=per_core, subject="load per core (5m)", label="",
+        evidence={"load_1m": one, "load_5m": five, "load_15m": fifteen, "cores": cores},
+    )
+
+
+KINDS = {
+    kind.name: kind
+    for kind in (
+        Kind("disk", "disk usage", _mount_targets("disk", "disk usage", "disk"), probe_disk),
+        Kind("inodes", "inode usage", _mount_targets("inodes", "inode usage", "inodes"), probe_inodes),
+        Kind("memory", "memory usage", _host_targets("memory", "memory usage", "memory"), probe_memory),
+        Kind("swap", "swap usage", _host_targets("swap", "swap usage", "swap"), probe_swap),
+        Kind("load_per_core", "load per core", _host_targets("load_per_core", "load per core", "load_per_core"), probe_load),
+    )
+}

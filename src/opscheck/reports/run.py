@@ -1,0 +1,67 @@
+"""The record of one run that every writer reads: run metadata and one dict per check."""
+
+from __future__ import annotations
+
+import getpass
+import platform
+import socket
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+VERDICTS = ("OK", "WARN", "CRIT", "UNKNOWN", "WAIVED")
+
+
+@dataclass
+class Run:
+    id: str
+    suite: str
+    environment: str
+    started: datetime
+    inventory_path: str = ""
+    inventory_sha256: str = ""
+    finished: datetime | None = None
+    exit_status: int | None = None
+    checks: list[dict[str, Any]] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(VERDICTS, 0)
+        for check in self.checks:
+            counts[check["verdict"]] = counts.get(check["verdict"], 0) + 1
+        return counts
+
+    def meta(self) -> dict[str, Any]:
+        import pytest
+
+        from opscheck import __version__
+
+        return {
+            "id": self.id,
+            "suite": self.suite,
+            "environment": self.environment,
+            "inventory": self.inventory_path,
+            "inventory_sha256": self.inventory_sha256,
+            "started": _iso(self.started),
+            "finished": _iso(self.finished) if self.finished else None,
+            "duration_s": round((self.finished - self.started).total_seconds(), 3) if self.finished else None,
+            "exit_status": self.exit_status,
+            "host": socket.gethostname(),
+            "user": _user(),
+            "versions": {"opscheck": __version__, "pytest": pytest.__version__, "python": platform.python_version()},
+            "counts": self.counts(),
+        }
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"

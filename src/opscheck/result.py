@@ -1,0 +1,49 @@
+"""A judged measurement: the record every report writer reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from opscheck.measurement import Measurement
+from opscheck.redact import redact, redact_data
+from opscheck.threshold import Direction
+from opscheck.verdict import Verdict
+
+
+@dataclass(frozen=True)
+class Result:
+    verdict: Verdict
+    summary: str
+    measurement: Measurement
+    severity: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The results.json shape (DESIGN.md), redacted; `id` and `duration_s` are added by the plugin."""
+        m = self.measurement
+        target = m.target
+        threshold = m.threshold or (target.threshold if target else None)
+        evidence = m.evidence
+        if evidence is not None and not isinstance(evidence, (str, dict, list)):
+            evidence = str(evidence)
+        return redact_data(
+            {
+                "check": target.check if target else None,
+                "target": target.id if target else None,
+                "kind": target.kind if target else None,
+                "host": target.host.name if target and target.host else None,
+                "verdict": self.verdict.value,
+                "severity": self.severity,
+                "value": m.value if isinstance(m.value, (int, float, str, bool)) or m.value is None else str(m.value),
+                "unit": m.unit,
+                "warn": threshold.warn if threshold else None,
+                "crit": threshold.crit if threshold else None,
+                "direction": threshold.direction.value if threshold else Direction.ABOVE.value,
+                "summary": redact(self.summary),
+                "problems": list(m.problems),
+                "warnings": list(m.warnings),
+                "evidence": evidence,
+                "schedules": list(target.schedules) if target else [],
+                "runbook": target.runbook if target else None,
+            }
+        )

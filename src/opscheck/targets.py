@@ -1,0 +1,39 @@
+"""Build Targets from inventory items: the common fields filled in one place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from opscheck.inventory.model import Inventory
+from opscheck.inventory.sections.common import Item
+from opscheck.measurement import HostRef, Target
+from opscheck.threshold import Threshold
+
+
+def make_target(
+    inventory: Inventory,
+    item: Item,
+    *,
+    kind: str,
+    id: str,
+    check: str,
+    host: HostRef | None = None,
+    spec: Any = None,
+    threshold: Threshold | None = None,
+    retries: int = 1,
+    **params: Any,
+) -> Target:
+    return Target(
+        kind=kind,
+        id=id,
+        check=check,
+        spec=spec if spec is not None else item,
+        host=host,
+        threshold=threshold,
+        severity=item.severity,
+        schedules=tuple(item.schedule),
+        runbook=item.runbook,
+        timeout=inventory.timeout_for(item),
+        retries=retries,
+        params=params,
+    )

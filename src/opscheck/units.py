@@ -1,0 +1,111 @@
+"""Parse and format the units inventories speak: 30s, 5m, 4h, 7d, 85%, 10MB."""
+
+from __future__ import annotations
+
+import math
+import re
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$")
+_DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_PERCENT = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*%\s*$")
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kKmMgGtTpP]i?[bB]?|[bB])?\s*$")
+_SIZE_UNITS = {"": 1, "b": 1}
+for _i, _p in enumerate("kmgtp", start=1):
+    # KB/MB/GB are decimal and KiB/MiB/GiB binary, as IEC 80000-13 and `df -H`/`df -h` have it.
+    _SIZE_UNITS[_p] = _SIZE_UNITS[_p + "b"] = 1000**_i
+    _SIZE_UNITS[_p + "i"] = _SIZE_UNITS[_p + "ib"] = 1024**_i
+
+DURATION_HINT = "a duration like 30s, 5m, 4h, 7d"
+PERCENT_HINT = "a percentage like 85%"
+SIZE_HINT = "a size like 512KB, 10MB, 2GiB"
+
+
+def parse_duration(text: object) -> float:
+    """Seconds in `text`; bare numbers are refused because `max_age: 4` could be hours or days."""
+    if isinstance(text, str):
+        match = _DURATION.match(text)
+        if match:
+            return float(match.group(1)) * _DURATION_UNITS[match.group(2)]
+    raise ValueError(f"expected {DURATION_HINT}, found {describe_input(text)}")
+
+
+def parse_percent(text: object) -> float:
+    """A percentage as a number 0..100; `85%` and a bare `85` both mean 85 %."""
+    if isinstance(text, bool):
+        raise ValueError(f"expected {PERCENT_HINT}, found {describe_input(text)}")
+    if isinstance(text, (int, float)):
+        value = float(text)
+    elif isinstance(text, str) and _PERCENT.match(text):
+        value = float(_PERCENT.match(text).group(1))
+    else:
+        raise ValueError(f"expected {PERCENT_HINT}, found {describe_input(text)}")
+    if not 0 <= value <= 100:
+        raise ValueError(f"expected {PERCENT_HINT} between 0% and 100%, found {describe_input(text)}")
+    return value
+
+
+def parse_size(text: object) -> int:
+    """Bytes in `text`; a bare integer is bytes."""
+    if isinstance(text, int) and not isinstance(text, bool) and text >= 0:
+        return text
+    if isinstance(text, str):
+        match = _SIZE.match(text)
+        if match:
+            unit = (match.group(2) or "").lower()
+            return int(float(match.group(1)) * _SIZE_UNITS[unit])
+    raise ValueError(f"expected {SIZE_HINT}, found {describe_input(text)}")
+
+
+def describe_input(value: object) -> str:
+    """How an error message shows what the inventory held."""
+    if value is None:
+        return "nothing"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    return repr(value)
+
+
+def format_duration(seconds: float) -> str:
+    """Compact, largest unit first: 90 -> '1.5m', 93784 -> '1.1d'."""
+    if seconds < 0:
+        return "-" + format_duration(-seconds)
+    if seconds < 1:
+        return f"{seconds * 1000:.0f}ms"
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{_trim(seconds / size)}{unit}"
+    return f"{_trim(seconds)}s"
+
+
+def format_size(size: float) -> str:
+    """Binary units, as `df -h` prints them."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(size) < 1024 or unit == "TiB":
+            return f"{_trim(size)}{unit}" if unit != "B" else f"{int(size)}B"
+        size /= 1024
+    return f"{size}B"  # pragma: no cover
+
+
+def format_value(value: object, unit: str = "") -> str:
+    """A measured value with its unit, the way the one-line summary shows it."""
+    if value is None:
+        return "n/a"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (int, float)):
+        if unit == "s":
+            return format_duration(value)
+        if unit == "B":
+            return format_size(value)
+        if unit == "%":
+            return f"{_trim(value)}%"
+        return f"{_trim(value)} {unit}" if unit else _trim(value)
+    return f"{value} {unit}" if unit else str(value)
+
+
+def _trim(number: float) -> str:
+    if isinstance(number, int) or (math.isfinite(number) and float(number).is_integer()):
+        return str(int(number))
+    return f"{number:.1f}" if abs(number) >= 10 else f"{number:.2f}".rstrip("0").rstrip(".")
