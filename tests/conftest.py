@@ -29,7 +29,7 @@ class Suite:
         for name in ("checks", "fixtures"):
             shutil.copytree(ROOT / name, self.path / name, ignore=shutil.ignore_patterns("__pycache__"))
         shutil.copy(ROOT / "conftest.py", self.path / "conftest.py")
-        (self.path / "pytest.ini").write_text("[pytest]\ntestpaths = checks\naddopts = --strict-markers -p no:cacheprovider\n")
+        (self.path / "pytest.ini").write_text("[pytest]\ntestpaths = checks\naddopts = --strict-markers -p no:cacheprovider\nstrict_markers = true\n")
         self.inventory = self.path / "inventory.yml"
         self.reports = self.path / "reports"
 

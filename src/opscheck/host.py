@@ -33,23 +33,34 @@ def testinfra_host(ref: HostRef):
     with _lock:
         host = _hosts.get(ref.spec)
         if host is None:
-            import testinfra  # deferred: importing it costs ~100 ms that disk-only runs need not pay
+            from opscheck.connect import get_host  # deferred: testinfra costs ~100 ms to import
 
-            host = _hosts[ref.spec] = testinfra.get_host(ref.spec)
+            host = _hosts[ref.spec] = get_host(ref.spec)
         return host
 
 
 def run(ref: HostRef, command: str, timeout: float) -> CommandResult:
     """Run `command` through sh on `ref`, killed after `timeout` seconds; UNKNOWN if it was."""
+    from opscheck import connect
+
     seconds = str(max(1, math.ceil(timeout)))
+    down = connect.known_down(ref)
+    if down is not None:
+        raise down
     try:
-        out = testinfra_host(ref).run("timeout -k 2 %s sh -c %s", seconds, command)
+        with connect.slot(ref):
+            out = testinfra_host(ref).run("timeout -k 2 %s sh -c %s", seconds, command)
+    except (TargetDown, Unmeasurable):
+        raise
     except Exception as exc:  # noqa: BLE001 - backend failures (ssh, docker) mean the host is unreachable
+        failed = exc.args[0] if exc.args and hasattr(exc.args[0], "stderr") else None
+        if failed is not None:  # testinfra's ssh backend raises its CommandResult when ssh exits 255
+            raise connect.connection_failed(ref, failed.stderr) from None
         raise TargetDown(f"{ref.name}: cannot run commands: {type(exc).__name__}: {exc}") from None
     if out.rc == TIMED_OUT:
         raise Unmeasurable(f"{ref.name}: `{command}` timed out after {seconds}s")
     if out.rc == 255 and ref.spec.startswith(("ssh://", "paramiko://")):
-        raise TargetDown(f"{ref.name}: ssh failed: {out.stderr.strip()[:300]}")
+        raise connect.connection_failed(ref, out.stderr)
     return CommandResult(command, out.rc, out.stdout, out.stderr)
 
 

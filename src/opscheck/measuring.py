@@ -116,6 +116,8 @@ def probe_once(target: Target) -> Measurement:
 def _await(future: Future, target: Target) -> Measurement:
     backstop = target.timeout * max(target.retries, 1) + BACKSTOP_GRACE_S
     while True:
+        if future.done():  # measured long ago by a prefetch: its deadline is irrelevant now
+            return future.result()
         started = getattr(future, "started_at", None)
         if started is None:
             wait = 0.05  # still queued behind other probes: its deadline has not begun

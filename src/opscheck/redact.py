@@ -18,7 +18,7 @@ _PATTERNS = [
     # Authorization: Bearer xyz / Cookie: a=b
     (re.compile(r"(?i)(?P<keep>\b(?:authorization|proxy-authorization|cookie|set-cookie|x-api-key|x-auth-token)\b\s*[:=]\s*)(?:\"[^\"]*\"|'[^']*'|[^\r\n,}]+)"), r"\g<keep>" + MASK),
     # password=..., token: ..., secret=..., api_key=... (query strings, DSN keywords, JSON)
-    (re.compile(r"(?i)(?P<keep>\b[\w-]*(?:password|passwd|pwd|token|secret|api[_-]?key)[\w-]*\b[\"']?\s*[:=]\s*[\"']?)(?!\*\*\*)[^\s&;,\"'}]+"), r"\g<keep>" + MASK),
+    (re.compile(r"(?i)(?P<keep>(?<![/.])\b[\w-]*(?:password|passwd|pwd|token|secret|api[_-]?key)[\w-]*\b[\"']?\s*[:=]\s*[\"']?)(?!\*\*\*)[^\s&;,\"'}]+"), r"\g<keep>" + MASK),
 ]
 
 _lock = threading.Lock()
@@ -44,8 +44,22 @@ def redact(text: Any) -> Any:
     for secret in secrets:
         if secret in text:
             text = text.replace(secret, MASK)
+    if "..." in text:
+        for secret in secrets:
+            text = _mask_cut(text, secret)
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
+    return text
+
+
+def _mask_cut(text: str, secret: str) -> str:
+    """pytest shortens long values around '...' ('postgres:/...ecretValue'): mask either half of a cut secret."""
+    for size in range(len(secret) - 1, 5, -1):
+        head, tail = secret[:size] + "...", "..." + secret[-size:]
+        if head in text:
+            text = text.replace(head, MASK + "...")
+        if tail in text:
+            text = text.replace(tail, "..." + MASK)
     return text
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from opscheck.inventory.model import Inventory
@@ -37,3 +38,26 @@ def make_target(
         retries=retries,
         params=params,
     )
+
+
+def aspect_targets(section: str, kind: str, key: str, check: str, name: Callable[[Item, int], str]):
+    """Targets of one aspect (`connections`, `memory`, …) of every entry of a service section.
+
+    Service sections (postgres, redis) switch aspects off with `key: false`, stored as None.
+    """
+
+    def targets(inventory: Inventory) -> list[Target]:
+        out = []
+        for index, item in enumerate(getattr(inventory, section)):
+            limits = getattr(item, key)
+            if limits is None:
+                continue
+            out.append(
+                make_target(
+                    inventory, item, kind=kind, id=name(item, index), check=check,
+                    spec=limits, threshold=limits.threshold(), entry=item,
+                )
+            )
+        return out
+
+    return targets

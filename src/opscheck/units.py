@@ -73,10 +73,16 @@ def format_duration(seconds: float) -> str:
         return "-" + format_duration(-seconds)
     if seconds < 1:
         return f"{seconds * 1000:.0f}ms"
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
+    units = (("d", 86400), ("h", 3600), ("m", 60))
+    # The largest unit that shows the value exactly (25h, not 1.04d), else the largest that fits.
+    for unit, size in units:
+        # Tolerance of 0.1 %: a file 30h and 40ms old reads "30h", however fast the probe ran.
+        if seconds >= size and abs(round(seconds / size, 1) * size - seconds) <= max(0.01, seconds * 0.001):
             return f"{_trim(seconds / size)}{unit}"
-    return f"{_trim(seconds)}s"
+    if seconds < 120:
+        return f"{_trim(seconds)}s"
+    unit, size = next((u, s) for u, s in units if seconds >= s)
+    return f"{_trim(seconds / size)}{unit}"
 
 
 def format_size(size: float) -> str:
@@ -108,4 +114,5 @@ def format_value(value: object, unit: str = "") -> str:
 def _trim(number: float) -> str:
     if isinstance(number, int) or (math.isfinite(number) and float(number).is_integer()):
         return str(int(number))
-    return f"{number:.1f}" if abs(number) >= 10 else f"{number:.2f}".rstrip("0").rstrip(".")
+    text = f"{number:.1f}" if abs(number) >= 10 else f"{number:.2f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text

@@ -15,10 +15,10 @@ USAGE_ERROR = 3
 # subcommand -> module; each module has add_parser(subparsers) and main(args) -> int.
 SUBCOMMANDS = {
     "inventory": "opscheck.cli.inventory",
-    # "run": "opscheck.cli.run",          (issue 8)
-    # "verify": "opscheck.cli.verify",    (issue 7)
-    # "report": "opscheck.cli.report",    (issue 7)
-    # "serve": "opscheck.cli.serve",      (issue 8)
+    "run": "opscheck.cli.run",
+    "verify": "opscheck.cli.verify",
+    "report": "opscheck.cli.report",
+    "serve": "opscheck.cli.serve",
 }
 
 
@@ -34,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="opscheck", description="Operations runbooks as executable, auditable checks.")
     parser.add_argument("--version", action="version", version=f"opscheck {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for name, module in SUBCOMMANDS.items():
+    for module in SUBCOMMANDS.values():
         importlib.import_module(module).add_parser(sub)
     return parser
 

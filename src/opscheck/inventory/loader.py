@@ -59,7 +59,7 @@ def load_inventory(path: str | Path) -> Inventory:
     if data is None:
         raise InventoryError([f"{shown}: empty inventory (expected a mapping with environment, hosts and check sections)"])
     if not isinstance(data, dict):
-        raise InventoryError([f"{shown}:1: expected a mapping at the top level, found {describe_input(data)}"])
+        raise InventoryError([f"{_line(shown, lines, ())}expected a mapping at the top level, found {describe_input(data)}"])
     try:
         inventory = Inventory.model_validate(data, context={"base_dir": str(path.parent)})
     except ValidationError as exc:

@@ -6,9 +6,23 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, PrivateAttr, field_validator
 
+from opscheck.inventory.ansible import merge_ansible_groups
 from opscheck.inventory.hosts import DEFAULT_HOSTS, HostSpec, all_hosts, check_groups, select
+from opscheck.inventory.sections.backups import BackupItem
 from opscheck.inventory.sections.common import Item
+from opscheck.inventory.sections.env_flags import EnvFlagsItem
+from opscheck.inventory.sections.files import FileItem
+from opscheck.inventory.sections.http import HttpItem
+from opscheck.inventory.sections.hygiene import HygieneItem
+from opscheck.inventory.sections.logs import LogItem
+from opscheck.inventory.sections.memcached import MemcachedItem
+from opscheck.inventory.sections.notify import NotifySection
+from opscheck.inventory.sections.postgres import PostgresItem
+from opscheck.inventory.sections.rabbitmq import RabbitmqItem
+from opscheck.inventory.sections.redis import RedisItem
+from opscheck.inventory.sections.services import ServicesItem, TcpItem
 from opscheck.inventory.sections.system import SystemItem
+from opscheck.inventory.sections.tls import TlsItem
 from opscheck.inventory.types import Duration, Strict, as_list
 from opscheck.measurement import HostRef
 
@@ -31,11 +45,22 @@ class Inventory(Strict):
 
     # Sections: one line each; the item model lives in sections/<name>.py.
     system: _section(SystemItem)
-    # services / files / env flags / hygiene sections (issue 3)
-    # http, tls (issue 4)
-    # postgres, redis (issue 5)
-    # backups, logs (issue 6)
-    # rabbitmq, memcached (issue 10)
+    services: _section(ServicesItem)
+    tcp: _section(TcpItem)
+    files: _section(FileItem)
+    env_flags: _section(EnvFlagsItem)
+    hygiene: _section(HygieneItem)
+    ansible_inventory: str | None = None  # adds its groups to hosts: (inventory/ansible.py)
+    _ansible_groups = merge_ansible_groups
+    http: _section(HttpItem)
+    tls: _section(TlsItem)
+    postgres: _section(PostgresItem)
+    redis: _section(RedisItem)
+    backups: _section(BackupItem)
+    logs: _section(LogItem)
+    rabbitmq: _section(RabbitmqItem)
+    memcached: _section(MemcachedItem)
+    notify: NotifySection | None = None  # one mapping, not a list of items (issue 8)
 
     _path: str = PrivateAttr(default="")
     _sha256: str = PrivateAttr(default="")

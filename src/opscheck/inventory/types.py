@@ -50,7 +50,15 @@ def as_list(value: Any) -> Any:
     """Let a single entry stand where a list is expected (`disk: {mount: /}`)."""
     if value is None:
         return []
-    return value if isinstance(value, list) else [value]
+    # Only a mapping stands for a one-entry list; other scalars get the list type's own error.
+    return [value] if isinstance(value, dict) else value
+
+
+def str_or_list(value: Any) -> Any:
+    """`on: app` and `schedule: smoke` mean one-element lists."""
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else value
 
 
 class Secret:
@@ -136,6 +144,9 @@ class Limits(Strict):
     def _ordered(self):
         problem = order_problem(self.warn, self.crit, self.direction, self.unit)
         if problem:
+            defaults = [name for name in ("warn", "crit") if name not in self.model_fields_set]
+            if defaults:
+                problem += f"; {' and '.join(defaults)} is the default here, set it too"
             raise ValueError(problem)
         return self
 

@@ -10,12 +10,17 @@ from __future__ import annotations
 import pytest
 
 from opscheck.errors import InventoryError
-from opscheck.plugin import collection, outcomes, settings
+from opscheck.plugin import collection, outcomes, settings, waivers
+from opscheck.plugin.concurrency import Prefetcher
+from opscheck.plugin.concurrency import is_worker as concurrency_is_worker
 from opscheck.plugin.results import ResultsListener
 from opscheck.verdict import SCHEDULES, SEVERITY_DESCRIPTIONS
 
 SETTINGS = pytest.StashKey[settings.Settings]()
 LISTENER = pytest.StashKey[ResultsListener]()
+PREFETCHER = pytest.StashKey[Prefetcher]()
+# Report-side hooks (run folder at configure, xdist hand-over, redaction): issue 7.
+pytest_plugins = ["opscheck.plugin.reporting"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -29,6 +34,11 @@ def pytest_configure(config: pytest.Config) -> None:
     if not hasattr(config, "workerinput"):
         listener = config.stash[LISTENER] = ResultsListener(config, resolved)
         config.pluginmanager.register(listener, "opscheck-results")
+    from opscheck.plugin import deadline, grouping
+
+    config.pluginmanager.register(grouping.HostGrouping(), "opscheck-grouping")
+    if (run_deadline := deadline.plugin_for(config)) is not None:
+        config.pluginmanager.register(run_deadline, "opscheck-deadline")
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -62,6 +72,23 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     collection.modify_items(session, config, items)
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    concurrency = session.config.stash[SETTINGS].concurrency
+    if concurrency > 1 and session.items:
+        prefetcher = session.config.stash[PREFETCHER] = Prefetcher(concurrency)
+        if concurrency_is_worker(session.config):
+            prefetcher.items = session.items  # started per queued batch, see pytest_runtest_protocol
+        else:
+            prefetcher.start(session.items)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem) -> None:
+    prefetcher = item.config.stash.get(PREFETCHER, None)
+    if prefetcher is not None and concurrency_is_worker(item.config):
+        prefetcher.top_up(item.config)
+
+
 @pytest.hookimpl(wrapper=True, trylast=True)
 def pytest_runtest_setup(item: pytest.Item):
     result = yield
@@ -90,7 +117,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
 
 
 def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config):
-    return outcomes.report_status(report)
+    return outcomes.report_status(report) or waivers.report_status(report)
 
 
 def is_check(item: pytest.Item) -> bool:

@@ -18,6 +18,7 @@ from opscheck.errors import CheckFailed, TargetDown, Unmeasurable
 from opscheck.judging import evaluate
 from opscheck.measurement import Measurement
 from opscheck.measuring import measure
+from opscheck.plugin import waivers
 from opscheck.plugin.collection import SEVERITY, targets_of
 from opscheck.redact import redact
 from opscheck.result import Result
@@ -57,6 +58,7 @@ def make_report(item: pytest.Item, call: pytest.CallInfo, report: pytest.TestRep
     if call.excinfo is not None and call.excinfo.errisinstance((CheckFailed, Unmeasurable)):
         # The check's source line says nothing an SRE needs; the verdict, summary and evidence do.
         report.longrepr = failure_text(result)
+    result = waivers.apply(item, result, report)
     record = result.to_dict()
     record["id"] = item.nodeid
     report.opscheck = record

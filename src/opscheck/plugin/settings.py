@@ -22,6 +22,10 @@ HELP = {
     "concurrency": "probes measured at once ahead of the checks that judge them (ini opscheck_concurrency; default 1)",
     "suite": "name of the run in report folders and reports (default: the -m expression)",
     "no_reports": "write no report folder for this run",
+    "waivers": "YAML file of waivers (check id glob, justification, approver, expires) (env OPSCHECK_WAIVERS, ini opscheck_waivers)",
+    "keep_runs": "after the run, keep only the newest N run folders (pruned runs are recorded in the manifest)",
+    "keep_days": "after the run, prune run folders older than N days (pruned runs are recorded in the manifest)",
+    "deadline": "overall deadline (90s, 10m or seconds): checks not started by then are UNKNOWN 'not run'",
 }
 
 
@@ -35,6 +39,9 @@ class Settings:
     concurrency: int
     suite: str
     write_reports: bool
+    waivers: Path | None = None
+    keep_runs: int | None = None
+    keep_days: float | None = None
 
 
 def add_options(parser: pytest.Parser) -> None:
@@ -46,9 +53,14 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption("--concurrency", metavar="N", help=HELP["concurrency"])
     group.addoption("--suite", metavar="NAME", help=HELP["suite"])
     group.addoption("--no-reports", action="store_true", help=HELP["no_reports"])
+    group.addoption("--waivers", metavar="PATH", help=HELP["waivers"])
+    group.addoption("--keep-runs", metavar="N", help=HELP["keep_runs"])
+    group.addoption("--keep-days", metavar="DAYS", help=HELP["keep_days"])
+    group.addoption("--deadline", metavar="DURATION", help=HELP["deadline"])
     parser.addini("opscheck_inventory", HELP["inventory"])
     parser.addini("opscheck_reports_dir", HELP["reports_dir"])
     parser.addini("opscheck_concurrency", HELP["concurrency"])
+    parser.addini("opscheck_waivers", HELP["waivers"])
 
 
 def resolve(config: pytest.Config) -> Settings:
@@ -77,7 +89,32 @@ def resolve(config: pytest.Config) -> Settings:
         concurrency=concurrency,
         suite=config.getoption("suite") or suite_name(config.getoption("markexpr") or ""),
         write_reports=not config.getoption("no_reports"),
+        waivers=_waivers_path(config, rootdir),
+        keep_runs=_positive(config.getoption("keep_runs"), "--keep-runs", int),
+        keep_days=_positive(config.getoption("keep_days"), "--keep-days", float),
     )
+
+
+def _waivers_path(config: pytest.Config, rootdir: Path) -> Path | None:
+    path, given = _first(
+        (config.getoption("waivers"), Path.cwd()),
+        (os.environ.get("OPSCHECK_WAIVERS"), Path.cwd()),
+        (config.getini("opscheck_waivers") or None, rootdir),
+        default=("", rootdir),
+    )
+    return path if given else None
+
+
+def _positive(value, source: str, kind):
+    if value is None:
+        return None
+    try:
+        number = kind(value)
+    except ValueError:
+        raise pytest.UsageError(f"{source}: expected a positive number, found {value!r}") from None
+    if number <= 0:
+        raise pytest.UsageError(f"{source}: expected a positive number, found {value!r}")
+    return number
 
 
 def suite_name(markexpr: str) -> str:
@@ -113,16 +150,17 @@ def _concurrency(config: pytest.Config) -> int:
 
 
 def _check_rootdir(config: pytest.Config) -> None:
-    """pytest finds the rootdir before plugin options exist, so `--inventory /elsewhere.yml`
-    (with a space) is taken for a test path and moves the rootdir away from the suite."""
+    """pytest finds the rootdir before plugin options exist, so in `--inventory /elsewhere.yml`
+    (with a space) it takes the path for a test path, and the rootdir and ini file are then
+    looked up from there instead of from the suite: stop rather than run with the wrong ones."""
     args = [str(a) for a in config.invocation_params.args]
     invocation = Path(config.invocation_params.dir).resolve()
-    root = Path(config.rootpath).resolve()
-    if root == invocation or root in invocation.parents:
+    inipath = Path(config.inipath).resolve() if config.inipath else None
+    if inipath is not None and (inipath.parent == invocation or inipath.parent in invocation.parents):
         return
     for flag, value in zip(args, args[1:], strict=False):
         if flag in ("--inventory", "--reports-dir"):
             raise pytest.UsageError(
                 f"{flag} {value}: pytest took this path for a test path while finding the rootdir "
-                f"(it became {root}); write {flag}={value} or use the environment variable instead"
+                f"(it became {config.rootpath}); write {flag}={value} or use the environment variable instead"
             )

@@ -36,11 +36,15 @@ def point_latest(reports_dir: Path, folder: Path) -> None:
     os.replace(tmp, reports_dir / LATEST)
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write via a temporary file in the same folder and rename, so readers never see half a file."""
+def write_atomic(path: Path, data: bytes, durable: bool = True) -> None:
+    """Write via a temporary file in the same folder and rename, so readers never see half a file.
+
+    `durable=False` skips the fsync, for the many small files whose loss in a crash
+    the manifest would report anyway (Allure results)."""
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     with open(tmp, "wb") as handle:
         handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
+        if durable:
+            handle.flush()
+            os.fsync(handle.fileno())
     os.replace(tmp, path)

@@ -23,6 +23,11 @@ class Run:
     finished: datetime | None = None
     exit_status: int | None = None
     checks: list[dict[str, Any]] = field(default_factory=list)
+    waivers_file: dict[str, str] | None = None
+    waivers: list[dict[str, Any]] = field(default_factory=list)
+    git_commit: str | None = None
+    previous: dict[str, Any] | None = None
+    pruned: list[dict[str, Any]] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         counts = dict.fromkeys(VERDICTS, 0)
@@ -49,7 +54,17 @@ class Run:
             "user": _user(),
             "versions": {"opscheck": __version__, "pytest": pytest.__version__, "python": platform.python_version()},
             "counts": self.counts(),
+            "git_commit": self.git_commit,
+            "waivers_file": self.waivers_file,
+            "waivers": self.waivers,
         }
+
+
+def check_name(record: dict) -> str:
+    """The inventory check's name, or a hand-written check's function name (`test_tls_ok` -> tls ok)."""
+    if record.get("check"):
+        return record["check"]
+    return record.get("id", "").split("::")[-1].split("[", 1)[0].removeprefix("test_").replace("_", " ")
 
 
 def utcnow() -> datetime:

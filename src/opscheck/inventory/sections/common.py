@@ -6,15 +6,15 @@ from typing import Annotated
 
 from pydantic import BeforeValidator, Field
 
-from opscheck.inventory.types import Duration, ScheduleName, SeverityName, Strict, as_list
+from opscheck.inventory.types import Duration, ScheduleName, SeverityName, Strict, str_or_list
 
 
 class Item(Strict):
     """name, on, severity, schedule, runbook, timeout: the same in every section."""
 
     name: str | None = None
-    on: Annotated[list[str], BeforeValidator(as_list)] = Field(default_factory=lambda: ["all"])
+    on: Annotated[list[str], BeforeValidator(str_or_list)] = Field(default_factory=lambda: ["all"])
     severity: SeverityName | None = None
-    schedule: Annotated[list[ScheduleName], BeforeValidator(as_list)] = Field(default_factory=list)
+    schedule: Annotated[list[ScheduleName], BeforeValidator(str_or_list)] = Field(default_factory=list)
     runbook: str | None = None
     timeout: Duration | None = None

@@ -1,0 +1,227 @@
+"""`opscheck run SUITE`: the cron and CI entry point.
+
+Takes the lock, runs pytest on the suite in a subprocess, reads the run's
+results.json, notifies changes, prints cron-mail text (or one Nagios line) and
+exits with the run's verdict (DESIGN.md): 0 OK/WARN, 1 CRIT, 2 UNKNOWN,
+3 usage/inventory error or nothing selected, 75 another run holds the lock.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from pathlib import Path
+
+from opscheck.redact import redact
+from opscheck.runner import exitcodes
+
+SUITES = ("daily", "weekly", "monthly", "quarterly", "smoke")
+DEFAULT_CHECK_TIMEOUT = "10m"
+LOCK_NAME = ".opscheck.lock"
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "run",
+        help="run a suite for cron or CI: lock, deadline, notifications, exit code",
+        description=__doc__.split("\n\n")[0],
+        epilog="Everything after --pytest goes to pytest as is: `opscheck run daily --nagios --pytest -x`.",
+    )
+    p.add_argument("suite", metavar="SUITE", help=f"{', '.join(SUITES)}, or a marker expression ('smoke and not slow')")
+    p.add_argument("-k", dest="keyword", metavar="EXPRESSION", help="only checks whose id matches (pytest -k)")
+    p.add_argument("--pytest", nargs=argparse.REMAINDER, dest="pytest_args", default=[], metavar="ARG", help="pass the rest of the command line to pytest")
+    p.add_argument("--inventory", metavar="PATH", help="inventory YAML (env OPSCHECK_INVENTORY; default inventories/local.yml of the suite dir)")
+    p.add_argument("--reports-dir", metavar="DIR", help="where run folders go (env OPSCHECK_REPORTS_DIR; default reports/ of the suite dir)")
+    p.add_argument("--suite-dir", metavar="DIR", default=".", help="the folder with checks/ and conftest.py (default: the current one)")
+    p.add_argument("--fail-on", choices=("crit", "warn"), default="crit", help="lowest verdict that fails the run (default crit)")
+    p.add_argument("--severity", choices=("critical", "high", "medium", "low"), help="run only checks this urgent or more")
+    p.add_argument("--deadline", metavar="DURATION", help="stop the run after this long (90s, 10m, 1h); what did not run is UNKNOWN")
+    p.add_argument("--timeout", metavar="DURATION", default=DEFAULT_CHECK_TIMEOUT, help=f"per-check limit, setup included (pytest-timeout, signal method; default {DEFAULT_CHECK_TIMEOUT}; 0: none)")
+    p.add_argument("-n", "--workers", metavar="N", help="pytest-xdist workers: a number or auto; checks of one host stay on one worker")
+    p.add_argument("--lock", metavar="PATH", help=f"lock file (default <reports dir>/{LOCK_NAME})")
+    p.add_argument("--nagios", action="store_true", help="print one Nagios plugin line and exit 0/1/2/3 (OK/WARNING/CRITICAL/UNKNOWN)")
+    p.add_argument("--no-notify", action="store_true", help="send no notifications (the state file is still updated)")
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing when the run exits 0 (cron mails only problems)")
+    p.add_argument("-v", "--verbose", action="store_true", help="show pytest's own output as it runs")
+    p.set_defaults(handler=main)
+
+
+def main(args) -> int:
+    runner = _Runner(args)
+    try:
+        return runner.run()
+    except _Stop as stop:
+        return runner.stop(stop)
+
+
+class _Stop(Exception):
+    def __init__(self, code: int, lines: list[str]):
+        self.code = code
+        self.lines = lines
+
+
+class _Runner:
+    def __init__(self, args):
+        self.args = args
+        self.out: list[str] = []
+
+    def stop(self, stop: _Stop) -> int:
+        from opscheck.runner.outcome import nagios_error
+
+        if self.args.nagios:
+            line, code = nagios_error("; ".join(stop.lines[:3]))
+            print(redact(line))
+            return code
+        for line in stop.lines:
+            print(redact(f"opscheck run: {line}"), file=sys.stderr)
+        return stop.code
+
+    def run(self) -> int:
+        from opscheck.runner import invoke
+        from opscheck.runner.lock import Locked, RunLock
+
+        args = self.args
+        suite_dir = Path(args.suite_dir).resolve()
+        if not suite_dir.is_dir():
+            raise _Stop(exitcodes.USAGE, [f"--suite-dir {args.suite_dir}: not a folder"])
+        inventory_path = _path(args.inventory or os.environ.get("OPSCHECK_INVENTORY"), suite_dir, "inventories/local.yml")
+        reports_dir = _path(args.reports_dir or os.environ.get("OPSCHECK_REPORTS_DIR"), suite_dir, "reports")
+        suite = suite_name(args.suite)
+        deadline_s = _seconds(args.deadline, "--deadline") if args.deadline else None
+        timeout_s = _seconds(args.timeout, "--timeout", zero_ok=True) if args.timeout else None
+        if args.workers is not None and args.workers != "auto" and not args.workers.isdigit():
+            raise _Stop(exitcodes.USAGE, [f"-n {args.workers}: expected a number of workers or auto"])
+        invocation = invoke.Invocation(
+            suite_dir=suite_dir,
+            markexpr=args.suite,
+            suite=suite,
+            reports_dir=reports_dir,
+            inventory=inventory_path,
+            fail_on=args.fail_on,
+            deadline=args.deadline,
+            deadline_s=deadline_s,
+            check_timeout_s=timeout_s or None,
+            workers=args.workers,
+            severity=args.severity,
+            extra=(("-k", args.keyword) if args.keyword else ()) + tuple(args.pytest_args),
+        )
+        lock_path = Path(args.lock).resolve() if args.lock else reports_dir / LOCK_NAME
+        try:
+            lock = RunLock(lock_path, suite).acquire()
+        except Locked as exc:
+            if args.nagios:
+                print(f"OPSCHECK UNKNOWN - {exc}")
+                return exitcodes.NAGIOS["UNKNOWN"]
+            print(f"opscheck run: {exc}; not running {suite} (exit {exitcodes.LOCKED})", file=sys.stderr)
+            return exitcodes.LOCKED
+        try:
+            # After the lock, so that an overlapping cron run answers at once, before the imports.
+            inventory = self._inventory(inventory_path)
+            completed = invoke.run(invocation, stream=args.verbose and not args.nagios)
+            return self._finish(invocation, completed, inventory)
+        finally:
+            lock.release()
+
+    def _inventory(self, path: Path):
+        from opscheck.errors import InventoryError
+        from opscheck.inventory import load_inventory
+
+        if not path.exists():
+            raise _Stop(exitcodes.USAGE, [f"{path}: inventory file not found (pass --inventory PATH)"])
+        try:
+            return load_inventory(path)
+        except InventoryError as exc:
+            raise _Stop(exitcodes.USAGE, list(exc.problems)) from None
+
+    def _finish(self, invocation, completed, inventory) -> int:
+        from opscheck.runner import outcome
+
+        args = self.args
+        rc = completed.returncode
+        if completed.folder is None:
+            raise _Stop(*_without_results(invocation, completed))
+        results = outcome.load_results(completed.folder)
+        counts = outcome.counts_of(results)
+        code = exitcodes.from_counts(counts, args.fail_on)
+        notes = []
+        if completed.killed:
+            notes.append(completed.killed)
+        if (completed.killed or rc in (exitcodes.PYTEST_INTERRUPTED, exitcodes.PYTEST_INTERNAL)) and code == exitcodes.OK:
+            code = exitcodes.UNKNOWN
+            notes.append(f"pytest ended abnormally (exit {rc}): the run may be incomplete")
+        elif rc == exitcodes.PYTEST_FAILED and code == exitcodes.OK:
+            code = exitcodes.CRIT
+            notes.append("pytest reported failures outside the checks: " + "; ".join(_failure_lines(completed.output)[:3]))
+        config = inventory.notify
+        report_url = config.report_url if config is not None else None
+        run_state = outcome.run_state(counts, code)
+        report = outcome.report_location(completed.folder, report_url)
+        from opscheck.notify.after_run import Notified, after_run
+
+        try:
+            notified = after_run(None if args.no_notify else config, results, invocation.reports_dir, invocation.suite, run_state, report)
+        except Exception as exc:  # noqa: BLE001 - state or notification trouble must not cost the verdict
+            notified = Notified()
+            notes.append(f"state file or notifications failed: {type(exc).__name__}: {exc}")
+        if args.nagios:
+            line, nagios_code = outcome.nagios_line(results)
+            print(line)
+            return nagios_code
+        failed_delivery = any(not d.ok for d in notified.deliveries)
+        if args.quiet and code == exitcodes.OK and not failed_delivery and not notes:
+            return code
+        lines = outcome.cron_text(results, completed.folder, code, report_url)
+        lines += [f"note: {n}" for n in notes] + notified.lines()
+        print(redact("\n".join(lines)))
+        return code
+
+
+def suite_name(markexpr: str) -> str:
+    """`daily` stays `daily`; `smoke and not slow` becomes `smoke-and-not-slow` (passed as --suite)."""
+    name = re.sub(r"[^A-Za-z0-9_]+", "-", markexpr.strip()).strip("-")
+    return name[:40] or "all"
+
+
+def _without_results(invocation, completed) -> tuple[int, list[str]]:
+    rc = completed.returncode
+    if rc == exitcodes.PYTEST_NO_TESTS:
+        return exitcodes.USAGE, [
+            f"no check selected by -m {invocation.markexpr!r} in {invocation.suite_dir} "
+            f"with inventory {invocation.inventory}: nothing was checked"
+        ]
+    if completed.killed:
+        return exitcodes.UNKNOWN, [completed.killed + "; no results were written"]
+    errors = _failure_lines(completed.output) or completed.output.strip().splitlines()[-10:]
+    if rc in (exitcodes.PYTEST_USAGE, exitcodes.PYTEST_INTERNAL):
+        return exitcodes.USAGE, errors or [f"pytest exited {rc}"]
+    if rc == exitcodes.PYTEST_OK:
+        return exitcodes.USAGE, [f"-m {invocation.markexpr!r} selected no opscheck check (pytest ran only plain tests)"]
+    # Nothing was judged, so nothing is known: UNKNOWN, whatever pytest's own code.
+    return exitcodes.UNKNOWN, [f"pytest exited {rc} and wrote no results.json", *errors[-5:]]
+
+
+def _failure_lines(output: str) -> list[str]:
+    keep = ("ERROR", "FAILED", "E ", "error:")
+    return [line.strip() for line in output.splitlines() if line.startswith(keep)][:20]
+
+
+def _path(value: str | None, base: Path, default: str) -> Path:
+    path = Path(value).expanduser() if value else base / default
+    return path if path.is_absolute() else (Path.cwd() / path).resolve()
+
+
+def _seconds(text: str, option: str, zero_ok: bool = False) -> float:
+    from opscheck.units import parse_duration
+
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            seconds = parse_duration(text)
+        except ValueError as exc:
+            raise _Stop(exitcodes.USAGE, [f"{option} {text}: {exc}"]) from None
+    if seconds < 0 or (seconds == 0 and not zero_ok):
+        raise _Stop(exitcodes.USAGE, [f"{option} {text}: expected a positive duration"])
+    return seconds

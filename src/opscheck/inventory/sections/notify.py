@@ -1,0 +1,57 @@
+"""`notify:` — where `opscheck run` sends verdict changes: webhooks (Slack or JSON) and email."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BeforeValidator, Field, model_validator
+
+from opscheck.inventory.types import (
+    Duration,
+    MaybeSecret,
+    SecretValue,
+    Strict,
+    as_list,
+    str_or_list,
+)
+
+
+class Webhook(Strict):
+    """POST to a URL: `slack` sends `{"text": ...}`, `json` every changed check as data."""
+
+    name: str | None = None
+    url: MaybeSecret  # Slack webhook URLs are credentials: prefer env:
+    format: Literal["slack", "json"] = "slack"
+    headers: dict[str, MaybeSecret] = Field(default_factory=dict)
+
+
+class Email(Strict):
+    """One SMTP relay and its recipients; STARTTLS by default."""
+
+    name: str | None = None
+    host: str
+    port: int = 587
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    username: MaybeSecret | None = None
+    password: SecretValue | None = None
+    ca_file: str | None = None  # a private CA that signs the relay's certificate
+    sender: str = Field(alias="from")
+    to: Annotated[list[str], BeforeValidator(str_or_list)]  # one address or a list
+    subject_prefix: str = "[opscheck]"
+
+    @model_validator(mode="after")
+    def _credentials_paired(self):
+        if (self.username is None) != (self.password is None):
+            raise ValueError("username and password go together")
+        if not self.to:
+            raise ValueError("to: expected at least one address")
+        return self
+
+
+class NotifySection(Strict):
+    webhooks: Annotated[list[Webhook], BeforeValidator(as_list)] = Field(default_factory=list)
+    email: Annotated[list[Email], BeforeValidator(as_list)] = Field(default_factory=list)
+    remind_every: int = Field(default=0, ge=0)  # runs; 0: no reminders
+    report_url: str | None = None  # base URL the run folders are served under (opscheck serve)
+    timeout: Duration = 5.0  # per attempt
+    attempts: int = Field(default=3, ge=1, le=10)

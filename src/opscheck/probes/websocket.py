@@ -1,0 +1,164 @@
+"""WebSocket upgrades: the runbook's `curl -H "Upgrade: websocket"` expecting 101.
+
+Only the opening handshake (RFC 6455 §4): the server must answer 101 with
+`Upgrade: websocket` and the Sec-WebSocket-Accept that matches our key. No frame
+is sent; the connection is closed right after, so the check changes nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import socket
+import ssl
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from opscheck.errors import Unmeasurable
+from opscheck.inventory.model import Inventory
+from opscheck.inventory.sections.http import HttpItem
+from opscheck.measurement import Measurement, Target
+from opscheck.probes.attempts import Attempt, attempt_until_ok, outcome_note
+from opscheck.probes.http import INSECURE_NOTE, mask_headers, request_evidence, tls_mode
+from opscheck.redact import redact, redact_data
+from opscheck.registry import Kind
+from opscheck.targets import make_target
+from opscheck.units import format_duration
+
+GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455's fixed accept salt
+MAX_HEAD = 64 * 1024
+
+
+class _Broken(Exception):
+    """The server answered, but not with a valid upgrade."""
+
+
+def targets(inventory: Inventory) -> list[Target]:
+    return [
+        make_target(
+            inventory, item, kind="websocket", id=item.label, check="websocket upgrade",
+            threshold=item.latency.threshold() if item.latency else None, retries=item.retries,
+        )
+        for item in inventory.http
+        if item.websocket
+    ]
+
+
+def probe(target: Target) -> Measurement:
+    item: HttpItem = target.spec
+    if item.ca_file and not Path(item.ca_file).is_file():
+        raise Unmeasurable(f"ca_file {item.ca_file} does not exist on the runner")
+    attempts = attempt_until_ok(target, item.retry_delay, lambda n, t: _attempt(item, n, t))
+    last = attempts[-1]
+    notes = [n for n in (outcome_note(attempts, target.retries),) if n]
+    if item.insecure and item.url.startswith("wss"):
+        notes.append(INSECURE_NOTE)
+    evidence = redact_data({
+        "request": request_evidence(item),
+        **last.record.get("evidence", {}),
+        "attempts": [a.summary() for a in attempts],
+        "tls": tls_mode(item),
+    })
+    if last.error is not None:
+        return Measurement(error=redact(last.error), down=True, subject=item.label, evidence=evidence, notes=tuple(notes))
+    return Measurement(
+        value=round(last.elapsed_s, 4), unit="s", subject=f"{item.label}: HTTP {last.record['status']},",
+        label="upgrade", evidence=evidence, problems=tuple(redact(p) for p in last.problems), notes=tuple(notes),
+    )
+
+
+def _attempt(item: HttpItem, number: int, timeout: float) -> Attempt:
+    attempt = Attempt(number)
+    started = time.monotonic()
+    key = base64.b64encode(os.urandom(16)).decode()
+    try:
+        status_line, headers = _handshake(item, key, timeout, started + timeout)
+        attempt.elapsed_s = time.monotonic() - started
+        status = int(status_line.split()[1])
+        attempt.record = {
+            "status": status,
+            "reason": status_line.split(" ", 2)[2] if status_line.count(" ") >= 2 else "",
+            "evidence": {"response": {"status_line": status_line, "headers": mask_headers(headers), "elapsed_ms": round(attempt.elapsed_s * 1000, 1)}},
+        }
+        attempt.problems = _problems(item, status, headers, key)
+    except TimeoutError:
+        attempt.error = f"timed out after {format_duration(timeout)} waiting for the upgrade"
+    except ssl.SSLCertVerificationError as exc:
+        attempt.error = f"TLS handshake failed: {exc.verify_message or exc.reason}"
+    except ssl.SSLError as exc:
+        attempt.error = f"TLS handshake failed: {exc.reason or exc}"
+    except _Broken as exc:
+        attempt.error = str(exc)
+    except OSError as exc:
+        attempt.error = f"cannot connect: {exc.strerror or exc}"
+    if attempt.error is not None:
+        attempt.elapsed_s = time.monotonic() - started
+    return attempt
+
+
+def _handshake(item: HttpItem, key: str, timeout: float, deadline: float) -> tuple[str, dict[str, str]]:
+    url = urlsplit(item.url)
+    secure = url.scheme == "wss"
+    port = url.port or (443 if secure else 80)
+    host_header = url.hostname if url.port is None else f"{url.hostname}:{url.port}"
+    lines = [
+        f"GET {url.path or '/'}{'?' + url.query if url.query else ''} HTTP/1.1",
+        f"Host: {host_header}",
+        "Upgrade: websocket",
+        "Connection: Upgrade",
+        f"Sec-WebSocket-Key: {key}",
+        "Sec-WebSocket-Version: 13",
+        *(f"{k}: {v.reveal()}" for k, v in item.headers.items()),
+    ]
+    with socket.create_connection((url.hostname, port), timeout=timeout) as raw:
+        sock = _tls(item).wrap_socket(raw, server_hostname=url.hostname) if secure else raw
+        with sock:
+            sock.settimeout(max(0.05, deadline - time.monotonic()))
+            sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+            head = b""
+            while b"\r\n\r\n" not in head:
+                sock.settimeout(max(0.05, deadline - time.monotonic()))
+                chunk = sock.recv(4096)
+                if not chunk:
+                    raise _Broken(f"the server closed the connection after {len(head)} bytes, before a full answer")
+                head += chunk
+                if len(head) > MAX_HEAD:
+                    raise _Broken(f"no end of headers in the first {MAX_HEAD} bytes")
+    text = head.split(b"\r\n\r\n", 1)[0].decode("iso-8859-1")
+    status_line, *header_lines = text.split("\r\n")
+    if not status_line.startswith("HTTP/") or len(status_line.split()) < 2 or not status_line.split()[1].isdigit():
+        raise _Broken(f"not an HTTP answer: {status_line[:80]!r}")
+    headers = {}
+    for line in header_lines:
+        name, _, value = line.partition(":")
+        headers[name.strip()] = value.strip()
+    return status_line, headers
+
+
+def _tls(item: HttpItem) -> ssl.SSLContext:
+    if item.insecure:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        return context
+    return ssl.create_default_context(cafile=item.ca_file)
+
+
+def _problems(item: HttpItem, status: int, headers: dict[str, str], key: str) -> list[str]:
+    problems = []
+    if status not in item.statuses:
+        problems.append(f"status {status}, expected {' or '.join(str(s) for s in item.statuses)} (no upgrade)")
+        return problems
+    lower = {k.lower(): v for k, v in headers.items()}
+    if status == 101:
+        if lower.get("upgrade", "").lower() != "websocket":
+            problems.append(f"Upgrade header {lower.get('upgrade', 'missing')!r}, expected 'websocket'")
+        accept = base64.b64encode(hashlib.sha1((key + GUID).encode()).digest()).decode()
+        if lower.get("sec-websocket-accept") != accept:
+            problems.append(f"Sec-WebSocket-Accept {lower.get('sec-websocket-accept', 'missing')!r} does not answer our key (a proxy that does not speak WebSocket?)")
+    return problems
+
+
+KINDS = {"websocket": Kind("websocket", "websocket upgrade", targets, probe)}

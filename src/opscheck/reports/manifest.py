@@ -1,0 +1,92 @@
+"""manifest.json: the run's metadata, the sha256 of every file of its folder, and the chain.
+
+Each manifest names the previous run's manifest by hash, so deleting or editing a
+sealed run breaks the link from its successor. The `seal` (a digest of the
+manifest's own content) catches an edit to the newest manifest, which no
+successor covers yet; the manifest hash printed at the end of the run is the
+anchor to keep elsewhere (cron log, monitoring) against a recomputed seal.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from opscheck.redact import redact_data
+from opscheck.reports.folder import write_atomic
+from opscheck.reports.run import Run
+
+FILENAME = "manifest.json"
+FORMAT = "opscheck-manifest/1"
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def folder_files(folder: Path) -> dict[str, dict[str, Any]]:
+    """Every file below `folder` but the manifest: relative path -> sha256 and size."""
+    files = {}
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() or p.is_symlink()):
+        relative = path.relative_to(folder).as_posix()
+        if relative == FILENAME:
+            continue
+        files[relative] = {"sha256": sha256_file(path), "size": path.stat().st_size}
+    return files
+
+
+def seal(document: dict) -> str:
+    body = {k: v for k, v in document.items() if k != "seal"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def write(run: Run, folder: Path) -> str:
+    """Seal `folder`; returns the sha256 of the manifest file, the link its successor will carry."""
+    document = {
+        "format": FORMAT,
+        "run": redact_data(run.meta()),
+        "previous": run.previous,
+        "pruned": run.pruned,
+        "files": folder_files(folder),
+    }
+    document["seal"] = seal(document)
+    data = json.dumps(document, indent=1, sort_keys=False).encode() + b"\n"
+    write_atomic(folder / FILENAME, data)
+    return hashlib.sha256(data).hexdigest()
+
+
+def read(folder: Path) -> dict | None:
+    try:
+        return json.loads((folder / FILENAME).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def sealed_runs(reports_dir: Path, exclude: Path | None = None) -> list[Path]:
+    """Run folders with a manifest, oldest sealed first."""
+    runs = []
+    if not reports_dir.is_dir():
+        return runs
+    for path in reports_dir.iterdir():
+        if path.is_symlink() or not path.is_dir() or (exclude is not None and path.resolve() == exclude.resolve()):
+            continue
+        document = read(path)
+        if document is not None:
+            run = document.get("run") or {}
+            runs.append(((run.get("finished") or "", path.name), path))
+    return [path for _, path in sorted(runs)]
+
+
+def previous_run(reports_dir: Path, exclude: Path) -> dict | None:
+    """The link to the most recently sealed run: its id and its manifest's sha256."""
+    runs = sealed_runs(reports_dir, exclude)
+    if not runs:
+        return None
+    last = runs[-1]
+    return {"run": last.name, "manifest_sha256": sha256_file(last / FILENAME)}

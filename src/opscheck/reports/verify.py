@@ -1,0 +1,105 @@
+"""Recompute a run folder's manifest, or a whole reports dir's chain, and name every difference."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from opscheck.reports.manifest import FILENAME, folder_files, read, seal, sha256_file
+
+RUN_NAME = re.compile(r"^\d{8}T\d{6}Z-")
+
+
+@dataclass
+class Verification:
+    runs: list[str] = field(default_factory=list)
+    files: int = 0
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.runs) and not self.problems
+
+
+def verify(path: Path) -> Verification:
+    """A run folder (it holds manifest.json) or a reports dir (every run folder in it, and the chain)."""
+    result = Verification()
+    path = Path(path).resolve()
+    if not path.is_dir():
+        result.problems.append(f"{path}: no such folder")
+        return result
+    if (path / FILENAME).exists() or RUN_NAME.match(path.name):
+        folders, reports_dir = [path], path.parent
+    else:
+        folders = sorted(p for p in path.iterdir() if p.is_dir() and not p.is_symlink() and ((p / FILENAME).exists() or RUN_NAME.match(p.name)))
+        reports_dir = path
+        if not folders:
+            result.problems.append(f"{path}: no run folders (nothing to verify)")
+            return result
+        latest = path / "latest"
+        if latest.is_symlink() and not latest.resolve().is_dir():
+            result.problems.append(f"{latest}: points at {latest.readlink()}, which is missing")
+    documents = {}
+    for folder in folders:
+        document = _verify_folder(folder, result)
+        if document is not None:
+            documents[folder.name] = document
+    _verify_chain(reports_dir, documents, [f.name for f in folders], result)
+    return result
+
+
+def _verify_folder(folder: Path, result: Verification) -> dict | None:
+    name = folder.name
+    result.runs.append(name)
+    if not (folder / FILENAME).exists():
+        result.problems.append(f"{name}: {FILENAME} missing (run never sealed, or manifest removed)")
+        return None
+    document = read(folder)
+    if document is None or not isinstance(document.get("files"), dict):
+        result.problems.append(f"{name}/{FILENAME}: not a readable manifest")
+        return None
+    if document.get("seal") != seal(document):
+        result.problems.append(f"{name}/{FILENAME}: edited (its seal does not match its content)")
+    recorded = document["files"]
+    actual = folder_files(folder)
+    result.files += len(actual)
+    for relative in sorted(recorded):
+        if relative not in actual:
+            result.problems.append(f"{name}/{relative}: missing")
+        elif actual[relative]["sha256"] != recorded[relative].get("sha256"):
+            result.problems.append(f"{name}/{relative}: altered (sha256 {actual[relative]['sha256'][:12]}…, manifest says {str(recorded[relative].get('sha256'))[:12]}…)")
+    for relative in sorted(set(actual) - set(recorded)):
+        result.problems.append(f"{name}/{relative}: extra file, not in the manifest")
+    return document
+
+
+def _verify_chain(reports_dir: Path, documents: dict[str, dict], present: list[str], result: Verification) -> None:
+    pruned = {}
+    others = [read(p) for p in reports_dir.iterdir() if p.is_dir() and p.name not in documents] if reports_dir.is_dir() else []
+    for document in [*documents.values(), *(d for d in others if d)]:
+        for record in document.get("pruned") or []:
+            pruned[record.get("run")] = record.get("manifest_sha256")
+    followers: dict[str, list[str]] = {}
+    for name, document in sorted(documents.items()):
+        previous = document.get("previous")
+        if not previous:
+            continue
+        before, expected = previous.get("run"), previous.get("manifest_sha256")
+        followers.setdefault(before, []).append(name)
+        manifest = reports_dir / before / FILENAME if before else None
+        if manifest is not None and manifest.exists():
+            found = sha256_file(manifest)
+            if found != expected:
+                result.problems.append(f"chain break: {name} follows {before}, whose {FILENAME} changed (sha256 {found[:12]}…, expected {str(expected)[:12]}…)")
+        elif before in pruned:
+            if pruned[before] != expected:
+                result.problems.append(f"chain break: {name} follows {before}, pruned with a different manifest hash")
+            else:
+                result.notes.append(f"{name} follows {before}, pruned by retention")
+        else:
+            result.problems.append(f"chain break: {name} follows {before}, which is missing (deleted, not pruned)")
+    for before, names in sorted(followers.items()):
+        if len(names) > 1:
+            result.problems.append(f"chain fork: {', '.join(names)} all follow {before}")

@@ -1,0 +1,128 @@
+"""Run the suite's pytest in a subprocess and find the run folder it wrote.
+
+A subprocess, not `pytest.main()`, so a check that wedges the interpreter (a
+hung C call that no signal interrupts) cannot take the runner, its lock and its
+notifications with it: past the deadline plus a grace period the runner
+interrupts pytest's process group (pytest still writes its reports), then kills it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+INTERRUPT_GRACE_S = 15.0
+
+
+@dataclass(frozen=True)
+class Invocation:
+    suite_dir: Path
+    markexpr: str
+    suite: str
+    reports_dir: Path
+    inventory: Path | None = None
+    fail_on: str = "crit"
+    deadline: str | None = None
+    deadline_s: float | None = None
+    check_timeout_s: float | None = None
+    workers: str | None = None
+    severity: str | None = None
+    extra: tuple[str, ...] = ()
+
+    def argv(self) -> list[str]:
+        # Paths with '=': pytest would take a space-separated path for a test path (README).
+        args = [sys.executable, "-m", "pytest", "-m", self.markexpr, f"--suite={self.suite}"]
+        args += [f"--reports-dir={self.reports_dir}", "-p", "no:cacheprovider", f"--fail-on={self.fail_on}"]
+        if self.inventory is not None:
+            args.append(f"--inventory={self.inventory}")
+        if self.deadline:
+            args.append(f"--deadline={self.deadline}")
+        if self.check_timeout_s:
+            args += [f"--timeout={self.check_timeout_s:g}", "--timeout-method=signal"]
+        if self.workers:
+            args += ["-n", self.workers, "--dist", "loadgroup"]
+        if self.severity:
+            args.append(f"--severity={self.severity}")
+        args += ["-q", "-rfE", *self.extra]
+        return args
+
+
+@dataclass
+class Completed:
+    returncode: int
+    output: str
+    duration_s: float
+    killed: str | None = None  # why the runner had to stop pytest itself
+    folder: Path | None = None
+    new_folders: list[Path] = field(default_factory=list)
+
+
+def run(invocation: Invocation, stream: bool = False) -> Completed:
+    before = _run_folders(invocation.reports_dir)
+    hard_limit = None
+    if invocation.deadline_s:
+        hard_limit = invocation.deadline_s + max(30.0, invocation.deadline_s * 0.1)
+    started = time.monotonic()
+    with tempfile.TemporaryFile(mode="w+", prefix="opscheck-run-") as log:
+        sink = None if stream else log
+        process = subprocess.Popen(
+            invocation.argv(),
+            cwd=invocation.suite_dir,
+            stdin=subprocess.DEVNULL,
+            stdout=sink,
+            stderr=subprocess.STDOUT if sink else None,
+            start_new_session=True,  # our own process group: xdist workers go with it
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        killed = _wait(process, hard_limit)
+        log.seek(0)
+        output = log.read()
+    completed = Completed(process.returncode, output, time.monotonic() - started, killed)
+    new = sorted(f for f in _run_folders(invocation.reports_dir) - before if (f / "results.json").exists())
+    completed.new_folders = new
+    completed.folder = _pick(new, invocation.suite)
+    return completed
+
+
+def _wait(process: subprocess.Popen, hard_limit: float | None) -> str | None:
+    if hard_limit is None:
+        process.wait()
+        return None
+    try:
+        process.wait(timeout=hard_limit)
+        return None
+    except subprocess.TimeoutExpired:
+        pass
+    _signal_group(process, signal.SIGINT)
+    try:
+        process.wait(timeout=INTERRUPT_GRACE_S)
+        return f"pytest was still running {hard_limit:.0f}s after the start and was interrupted"
+    except subprocess.TimeoutExpired:
+        _signal_group(process, signal.SIGKILL)
+        process.wait()
+        return f"pytest was still running {hard_limit + INTERRUPT_GRACE_S:.0f}s after the start and was killed"
+
+
+def _signal_group(process: subprocess.Popen, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, sig)
+
+
+def _run_folders(reports_dir: Path) -> set[Path]:
+    try:
+        return {p for p in Path(reports_dir).iterdir() if p.is_dir() and not p.is_symlink() and not p.name.startswith(".")}
+    except FileNotFoundError:
+        return set()
+
+
+def _pick(folders: list[Path], suite: str) -> Path | None:
+    """Our folder is `<timestamp>-<suite>` or `<timestamp>-<suite>.N`; the newest if several."""
+    ours = [f for f in folders if f.name.endswith(f"-{suite}") or f.name.rsplit(".", 1)[0].endswith(f"-{suite}")]
+    return max(ours or folders, key=lambda f: f.stat().st_mtime, default=None)

@@ -1,0 +1,77 @@
+"""One run at a time: an `fcntl` lock that the kernel drops when the holder dies.
+
+A stale lock file therefore never blocks cron; the file only carries who holds
+it, for the one line the second run prints.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import socket
+import time
+from pathlib import Path
+
+
+class Locked(Exception):
+    """Another process holds the lock."""
+
+    def __init__(self, path: Path, holder: dict):
+        self.path = path
+        self.holder = holder
+        who = ", ".join(f"{k} {holder[k]}" for k in ("pid", "suite", "since") if holder.get(k))
+        super().__init__(f"another opscheck run holds the lock {path}" + (f" ({who})" if who else ""))
+
+
+class RunLock:
+    def __init__(self, path: Path, suite: str):
+        self.path = Path(path)
+        self.suite = suite
+        self._fd: int | None = None
+
+    def acquire(self) -> RunLock:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _read_holder(fd)
+            os.close(fd)
+            raise Locked(self.path, holder) from None
+        holder = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "suite": self.suite,
+            "since": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps(holder).encode() + b"\n", 0)
+        self._fd = fd
+        return self
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.ftruncate(self._fd, 0)
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> RunLock:
+        return self.acquire()
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
+def _read_holder(fd: int, attempts: int = 10) -> dict:
+    # The holder writes who it is just after taking the lock: give it a moment to do so.
+    for _ in range(attempts):
+        try:
+            holder = json.loads(os.pread(fd, 4096, 0) or b"{}")
+        except (OSError, ValueError):
+            holder = {}
+        if holder:
+            return holder
+        time.sleep(0.02)
+    return {}

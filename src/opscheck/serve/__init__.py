@@ -1,0 +1,1 @@
+"""`opscheck serve`: /healthz, /metrics and the report folders over HTTP, read-only."""

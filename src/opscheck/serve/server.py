@@ -1,0 +1,161 @@
+"""The HTTP side of `opscheck serve`: a ThreadingHTTPServer with three read-only routes.
+
+Only GET and HEAD; paths under /reports/ are resolved and must stay inside the
+reports dir (no `..`, no symlink out, no hidden files such as the lock and the
+state files); optional basic auth compares in constant time.
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import html
+import mimetypes
+import shutil
+import sys
+from dataclasses import dataclass
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, quote, unquote, urlsplit
+
+from opscheck import __version__
+from opscheck.serve.runs import health, latest_run
+from opscheck.units import parse_duration
+
+METRICS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+@dataclass(frozen=True)
+class ServeSettings:
+    reports_dir: Path
+    suite: str | None = None
+    max_age_s: float = 26 * 3600.0
+    auth: tuple[str, str] | None = None  # (user, password)
+    quiet: bool = False
+
+
+def make_server(settings: ServeSettings, host: str = "127.0.0.1", port: int = 0) -> ThreadingHTTPServer:
+    handler = type("Handler", (_Handler,), {"settings": settings})
+    server = ThreadingHTTPServer((host, port), handler)
+    server.daemon_threads = True
+    return server
+
+
+class _Handler(BaseHTTPRequestHandler):
+    settings: ServeSettings
+    server_version = f"opscheck/{__version__}"
+    protocol_version = "HTTP/1.0"
+
+    def do_HEAD(self) -> None:
+        self._dispatch(body=False)
+
+    def do_GET(self) -> None:
+        self._dispatch(body=True)
+
+    def log_message(self, format: str, *args) -> None:
+        if not self.settings.quiet:
+            sys.stderr.write(f"{self.address_string()} {format % args}\n")
+
+    def _dispatch(self, body: bool) -> None:
+        self._body = body
+        if not self._authorized():
+            self._send(HTTPStatus.UNAUTHORIZED, "authentication required\n", extra={"WWW-Authenticate": 'Basic realm="opscheck"'})
+            return
+        url = urlsplit(self.path)
+        query = {k: v[-1] for k, v in parse_qs(url.query).items()}
+        if url.path == "/healthz":
+            self._healthz(query)
+        elif url.path == "/metrics":
+            self._metrics(query)
+        elif url.path == "/reports" or url.path.startswith("/reports/"):
+            self._reports(url.path[len("/reports"):])
+        elif url.path == "/":
+            self._send(HTTPStatus.OK, _page("opscheck", [("healthz", "/healthz"), ("metrics", "/metrics"), ("reports/", "/reports/")]), "text/html; charset=utf-8")
+        else:
+            self._send(HTTPStatus.NOT_FOUND, "not found\n")
+
+    def _authorized(self) -> bool:
+        if self.settings.auth is None:
+            return True
+        header = self.headers.get("Authorization", "")
+        if not header.startswith("Basic "):
+            return False
+        try:
+            user, _, password = base64.b64decode(header[6:], validate=True).decode().partition(":")
+        except (ValueError, UnicodeDecodeError):
+            return False
+        want_user, want_password = self.settings.auth
+        return hmac.compare_digest(user.encode(), want_user.encode()) & hmac.compare_digest(password.encode(), want_password.encode())
+
+    def _healthz(self, query: dict) -> None:
+        suite = query.get("suite") or self.settings.suite
+        max_age = self.settings.max_age_s
+        if "max_age" in query:
+            try:
+                max_age = parse_duration(query["max_age"])
+            except ValueError as exc:
+                self._send(HTTPStatus.BAD_REQUEST, f"max_age: {exc}\n")
+                return
+        healthy, reason = health(self.settings.reports_dir, suite, max_age)
+        self._send(HTTPStatus.OK if healthy else HTTPStatus.SERVICE_UNAVAILABLE, reason + "\n")
+
+    def _metrics(self, query: dict) -> None:
+        run = latest_run(self.settings.reports_dir, query.get("suite") or self.settings.suite)
+        path = run.folder / "metrics.prom" if run else None
+        if path is None or not path.is_file():
+            where = run.folder.name if run else str(self.settings.reports_dir)
+            self._send(HTTPStatus.NOT_FOUND, f"no metrics.prom in {where}\n")
+            return
+        self._send_file(path, METRICS_TYPE)
+
+    def _reports(self, rest: str) -> None:
+        root = Path(self.settings.reports_dir).resolve()
+        parts = [p for p in unquote(rest).split("/") if p]
+        if any(p in ("..", ".") or p.startswith(".") or "\\" in p or "\0" in p for p in parts):
+            self._send(HTTPStatus.NOT_FOUND, "not found\n")
+            return
+        target = root.joinpath(*parts).resolve()
+        if target != root and root not in target.parents:
+            self._send(HTTPStatus.NOT_FOUND, "not found\n")
+            return
+        if target.is_dir():
+            if not rest.endswith("/"):
+                self._send(HTTPStatus.MOVED_PERMANENTLY, "", extra={"Location": "/reports" + quote(rest) + "/"})
+                return
+            entries = sorted(p for p in target.iterdir() if not p.name.startswith("."))
+            links = [(p.name + ("/" if p.is_dir() else ""), quote(p.name) + ("/" if p.is_dir() else "")) for p in entries]
+            self._send(HTTPStatus.OK, _page("/reports" + rest, links), "text/html; charset=utf-8")
+        elif target.is_file():
+            kind = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+            self._send_file(target, kind + ("; charset=utf-8" if kind.startswith("text/") or kind.endswith("json") else ""))
+        else:
+            self._send(HTTPStatus.NOT_FOUND, "not found\n")
+
+    def _send(self, status: HTTPStatus, text: str, kind: str = "text/plain; charset=utf-8", extra: dict | None = None) -> None:
+        data = text.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Cache-Control", "no-store")
+        for name, value in (extra or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        if self._body:
+            self.wfile.write(data)
+
+    def _send_file(self, path: Path, kind: str) -> None:
+        with open(path, "rb") as handle:
+            size = path.stat().st_size
+            self.send_response(HTTPStatus.OK)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(size))
+            self.send_header("X-Content-Type-Options", "nosniff")
+            self.end_headers()
+            if self._body:
+                shutil.copyfileobj(handle, self.wfile)
+
+
+def _page(title: str, links: list[tuple[str, str]]) -> str:
+    items = "\n".join(f'<li><a href="{html.escape(href)}">{html.escape(name)}</a></li>' for name, href in links)
+    return f"<!doctype html>\n<title>{html.escape(title)}</title>\n<h1>{html.escape(title)}</h1>\n<ul>\n{items}\n</ul>\n"
