@@ -25,6 +25,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 LATENCY = 0.2
+# An ops box caches bytecode; this CI machine sets PYTHONDONTWRITEBYTECODE=1, which makes every
+# run recompile (and re-rewrite the asserts of) ~150 modules. --no-bytecode measures that case.
+CHILD_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
 @contextlib.contextmanager
@@ -49,10 +52,10 @@ def http_inventory(folder: Path, port: int, count: int, name: str) -> Path:
     return path
 
 
-def timed(argv: list[str], cwd: Path = ROOT) -> dict:
+def timed(argv: list[str], cwd: Path = ROOT, env: dict | None = None) -> dict:
     """Wall time and peak RSS of one child process."""
     start = time.perf_counter()
-    proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env or CHILD_ENV)
     output = proc.stdout.read()
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -60,11 +63,18 @@ def timed(argv: list[str], cwd: Path = ROOT) -> dict:
     return {"wall_s": round(wall, 3), "max_rss_mb": round(usage.ru_maxrss / 1024, 1), "rc": proc.returncode, "tail": output.strip().splitlines()[-1:] }
 
 
-def suite_run(inventory: Path, concurrency: int, reports: Path | None = None, extra: tuple = ()) -> dict:
+def suite_run(inventory: Path, concurrency: int, reports: Path | None = None, extra: tuple = (), plugins: str = "all") -> dict:
+    """One suite run; plugins="suite" loads only what `opscheck run` loads (autoload off)."""
     argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "-p", "no:cacheprovider", "-m", "daily",
             f"--inventory={inventory}", f"--concurrency={concurrency}", "checks/test_http.py", *extra]
     argv += [f"--reports-dir={reports}"] if reports else ["--no-reports"]
-    return timed(argv)
+    env = dict(CHILD_ENV)
+    if plugins == "suite":
+        from opscheck.runner.invoke import SUITE_PLUGINS
+
+        argv[3:3] = [arg for module in SUITE_PLUGINS for arg in ("-p", module)]
+        env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    return timed(argv, env=env)
 
 
 def bare_run(inventory: Path, concurrency: int) -> dict:
@@ -79,7 +89,7 @@ def http_scaling(folder: Path, quick: bool) -> list[dict]:
     with latency_server(LATENCY) as port:
         for n in counts:
             inventory = http_inventory(folder, port, n, f"http{n}")
-            for c in (1, 16, 64, 200):
+            for c in (1, 16, 32, 64, 200):
                 if n * LATENCY / c > (25 if quick else 45) or (c > n and c != 16):
                     continue  # would only show a longer sleep
                 suite = suite_run(inventory, c)
@@ -92,28 +102,28 @@ def http_scaling(folder: Path, quick: bool) -> list[dict]:
 
 def overhead(folder: Path) -> dict:
     """Per-check cost of pytest + plugin over the bare loop, on instant endpoints."""
-    out = {}
+    result = {}
     with latency_server(0.0) as port:
-        for n in (100, 1000):
-            inventory = http_inventory(folder, port, n, f"instant{n}")
-            out[n] = {"suite": min((suite_run(inventory, 1) for _ in range(3)), key=lambda r: r["wall_s"]),
-                      "bare": min((bare_run(inventory, 1) for _ in range(3)), key=lambda r: r["wall_s"])}
-        with_reports = suite_run(http_inventory(folder, port, 1000, "instant1000r"), 1, reports=folder / "reports")
-    suite_slope = (out[1000]["suite"]["wall_s"] - out[100]["suite"]["wall_s"]) / 900
-    bare_slope = (out[1000]["bare"]["wall_s"] - out[100]["bare"]["wall_s"]) / 900
-    result = {
-        "suite_1000_s": out[1000]["suite"]["wall_s"],
-        "bare_1000_s": out[1000]["bare"]["wall_s"],
-        "suite_100_s": out[100]["suite"]["wall_s"],
-        "bare_100_s": out[100]["bare"]["wall_s"],
-        "per_check_suite_ms": round(suite_slope * 1000, 3),
-        "per_check_bare_ms": round(bare_slope * 1000, 3),
-        "overhead_per_check_ms": round((suite_slope - bare_slope) * 1000, 3),
-        "overhead_incl_startup_per_check_ms": round((out[1000]["suite"]["wall_s"] - out[1000]["bare"]["wall_s"]), 3),
-        "suite_1000_with_reports_s": with_reports["wall_s"],
-        "max_rss_1000_mb": out[1000]["suite"]["max_rss_mb"],
-    }
-    print(f"  overhead: {result}", flush=True)
+        inventories = {n: http_inventory(folder, port, n, f"instant{n}") for n in (100, 1000)}
+        bare = {n: min((bare_run(inventories[n], 1) for _ in range(3)), key=lambda r: r["wall_s"]) for n in inventories}
+        bare_slope = (bare[1000]["wall_s"] - bare[100]["wall_s"]) / 900
+        result["bare"] = {"100_s": bare[100]["wall_s"], "1000_s": bare[1000]["wall_s"], "per_check_ms": round(bare_slope * 1000, 3)}
+        for plugins in ("suite", "all"):
+            suite = {n: min((suite_run(inventories[n], 1, plugins=plugins) for _ in range(3)), key=lambda r: r["wall_s"])
+                     for n in inventories}
+            slope = (suite[1000]["wall_s"] - suite[100]["wall_s"]) / 900
+            reports = suite_run(inventories[1000], 1, reports=folder / f"reports-{plugins}", plugins=plugins)
+            result[f"plugins_{plugins}"] = {
+                "100_s": suite[100]["wall_s"],
+                "1000_s": suite[1000]["wall_s"],
+                "per_check_ms": round(slope * 1000, 3),
+                "overhead_per_check_ms": round((slope - bare_slope) * 1000, 3),
+                "startup_s": round(suite[100]["wall_s"] - 100 * slope, 3),
+                "1000_with_reports_s": reports["wall_s"],
+                "max_rss_1000_mb": suite[1000]["max_rss_mb"],
+            }
+            print(f"  plugins={plugins}: {result[f'plugins_{plugins}']}", flush=True)
+    print(f"  bare loop: {result['bare']}", flush=True)
     return result
 
 
@@ -159,9 +169,13 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smaller N, for a first look (about 1 minute)")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "out" / "results.json"))
     parser.add_argument("--only", choices=("http", "overhead", "writers"), action="append")
+    parser.add_argument("--no-bytecode", action="store_true", help="keep PYTHONDONTWRITEBYTECODE for the runs")
     args = parser.parse_args()
+    if args.no_bytecode:
+        CHILD_ENV["PYTHONDONTWRITEBYTECODE"] = "1"
     only = set(args.only or ("http", "overhead", "writers"))
-    report = {"machine": {"cores": os.cpu_count(), "python": platform.python_version()}, "latency_s": LATENCY}
+    report = {"machine": {"cores": os.cpu_count(), "python": platform.python_version()}, "latency_s": LATENCY,
+              "bytecode_cache": "PYTHONDONTWRITEBYTECODE" not in CHILD_ENV}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         if "http" in only:

@@ -191,3 +191,16 @@ def test_xdist_keeps_each_hosts_checks_on_one_worker(rs):
     assert sorted(seen) == ["h1", "h2"]
     for host, workers in seen.items():
         assert len(workers) == 1 and workers != {"none"}, (host, workers)
+
+
+def test_plugins_suite_loads_exactly_what_the_suite_uses(tmp_path):
+    from opscheck.runner.invoke import SUITE_PLUGINS, Invocation
+
+    suite = Invocation(suite_dir=tmp_path, markexpr="daily", suite="daily", reports_dir=tmp_path / "r")
+    argv = suite.argv()
+    loaded = [argv[i + 1] for i, arg in enumerate(argv) if arg == "-p"]
+    assert loaded[: len(SUITE_PLUGINS)] == list(SUITE_PLUGINS)
+    assert suite.env()["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] == "1"
+    everything = Invocation(suite_dir=tmp_path, markexpr="daily", suite="daily", reports_dir=tmp_path / "r", plugins="all")
+    assert "opscheck.plugin" not in everything.argv()
+    assert "PYTEST_DISABLE_PLUGIN_AUTOLOAD" not in everything.env() or everything.env()["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] == __import__("os").environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")

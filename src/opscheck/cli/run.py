@@ -31,6 +31,11 @@ def add_parser(sub) -> None:
     )
     p.add_argument("suite", metavar="SUITE", help=f"{', '.join(SUITES)}, or a marker expression ('smoke and not slow')")
     p.add_argument("-k", dest="keyword", metavar="EXPRESSION", help="only checks whose id matches (pytest -k)")
+    p.add_argument(
+        "--plugins", choices=("suite", "all"), default="suite",
+        help="suite: load only the plugins the suite uses (default; fast, unaffected by other installed "
+        "plugins); all: let pytest autoload every installed plugin",
+    )
     p.add_argument("--pytest", nargs=argparse.REMAINDER, dest="pytest_args", default=[], metavar="ARG", help="pass the rest of the command line to pytest")
     p.add_argument("--inventory", metavar="PATH", help="inventory YAML (env OPSCHECK_INVENTORY; default inventories/local.yml of the suite dir)")
     p.add_argument("--reports-dir", metavar="DIR", help="where run folders go (env OPSCHECK_REPORTS_DIR; default reports/ of the suite dir)")
@@ -106,6 +111,7 @@ class _Runner:
             workers=args.workers,
             severity=args.severity,
             extra=(("-k", args.keyword) if args.keyword else ()) + tuple(args.pytest_args),
+            plugins=args.plugins,
         )
         lock_path = Path(args.lock).resolve() if args.lock else reports_dir / LOCK_NAME
         try:

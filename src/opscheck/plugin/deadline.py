@@ -76,7 +76,7 @@ class Deadline:
     def pytest_runtest_protocol(self, item: pytest.Item, nextitem):
         # Before pytest-timeout reads the item's limit: a check may not outlive the run.
         left = self.at - time.time()
-        if left > 0 and item.config.pluginmanager.hasplugin("timeout"):
+        if left > 0 and _has_timeout_plugin(item.config):
             current = _timeout_of(item)
             if not current or left < current:
                 # Fire just after the deadline, never before it: the next checks must find it passed.
@@ -107,6 +107,11 @@ class Deadline:
             measurement = Measurement(target=target, subject=subject, error=self.message)
             item.stash[outcomes.RESULT] = Result(Verdict.UNKNOWN, self.message, measurement, severity)
         raise DeadlineReached(self.message)
+
+
+def _has_timeout_plugin(config: pytest.Config) -> bool:
+    # Its entry-point name when autoloaded, its module name when loaded with `-p` (opscheck run).
+    return any(config.pluginmanager.hasplugin(name) for name in ("timeout", "pytest_timeout"))
 
 
 def _timeout_of(item: pytest.Item) -> float | None:

@@ -56,7 +56,8 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.xmlpath = str(run_folder.path / JUNIT)
     if _unset(config, "allure_report_dir"):
         config.option.allure_report_dir = str(run_folder.path / ALLURE)
-    if config.pluginmanager.hasplugin("html"):
+    # Entry-point name when autoloaded, module name when loaded with `-p` (opscheck run).
+    if any(config.pluginmanager.hasplugin(name) for name in ("html", "pytest_html.plugin")):
         from opscheck.reports.html import HtmlColumns
 
         config.pluginmanager.register(HtmlColumns(config), "opscheck-html")
