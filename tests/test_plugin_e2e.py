@@ -203,3 +203,12 @@ def test_concurrency_option_validated(suite):
     result = suite.run("-m", "daily", "--concurrency", "zero", inventory=ONLY_WARN)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["ERROR: --concurrency: expected a whole number of probes, found 'zero'"])
+
+
+def test_a_run_without_inventory_pays_for_no_reports(pytester):
+    """opscheck is autoloaded by every pytest run where it is installed: ordinary suites stay untouched."""
+    pytester.makepyfile(test_plain="def test_plain():\n    assert True\n")
+    result = pytester.runpytest("-p", "no:randomly", f"--reports-dir={pytester.path / 'reports'}")
+    assert result.ret == pytest.ExitCode.OK
+    assert "generated xml file" not in result.stdout.str() and "html report" not in result.stdout.str()
+    assert not (pytester.path / "reports").exists()

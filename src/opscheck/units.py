@@ -29,6 +29,14 @@ def parse_duration(text: object) -> float:
     raise ValueError(f"expected {DURATION_HINT}, found {describe_input(text)}")
 
 
+def parse_seconds(text: str) -> float:
+    """A command-line duration: `90s`, `10m`, or bare seconds as CLIs conventionally take them."""
+    try:
+        return float(text)
+    except ValueError:
+        return parse_duration(text)
+
+
 def parse_percent(text: object) -> float:
     """A percentage as a number 0..100; `85%` and a bare `85` both mean 85 %."""
     if isinstance(text, bool):

@@ -219,15 +219,12 @@ def _path(value: str | None, base: Path, default: str) -> Path:
 
 
 def _seconds(text: str, option: str, zero_ok: bool = False) -> float:
-    from opscheck.units import parse_duration
+    from opscheck.units import parse_seconds
 
     try:
-        seconds = float(text)
-    except ValueError:
-        try:
-            seconds = parse_duration(text)
-        except ValueError as exc:
-            raise _Stop(exitcodes.USAGE, [f"{option} {text}: {exc}"]) from None
+        seconds = parse_seconds(text)
+    except ValueError as exc:
+        raise _Stop(exitcodes.USAGE, [f"{option} {text}: {exc}"]) from None
     if seconds < 0 or (seconds == 0 and not zero_ok):
         raise _Stop(exitcodes.USAGE, [f"{option} {text}: expected a positive duration"])
     return seconds

@@ -18,7 +18,7 @@ from opscheck.errors import Unmeasurable
 from opscheck.measurement import Measurement
 from opscheck.plugin.collection import SEVERITY, targets_of
 from opscheck.result import Result
-from opscheck.units import parse_duration
+from opscheck.units import parse_seconds
 from opscheck.verdict import DEFAULT_SEVERITY, Verdict
 
 WORKER_KEY = "opscheck_deadline"
@@ -32,12 +32,9 @@ class DeadlineReached(Unmeasurable):
 def parse_deadline(text: str) -> float:
     """`90s`, `10m`, `1h`, or a bare number of seconds."""
     try:
-        seconds = float(text)
-    except ValueError:
-        try:
-            seconds = parse_duration(text)
-        except ValueError as exc:
-            raise pytest.UsageError(f"--deadline: {exc}") from None
+        seconds = parse_seconds(text)
+    except ValueError as exc:
+        raise pytest.UsageError(f"--deadline: {exc}") from None
     if seconds <= 0:
         raise pytest.UsageError(f"--deadline: expected a positive duration, found {text!r}")
     return seconds

@@ -44,6 +44,10 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     if not resolved.write_reports or config.option.collectonly:
         return
+    if not (resolved.inventory_explicit or resolved.inventory.exists()):
+        # No inventory in play: an ordinary pytest run in an environment where opscheck is
+        # installed. It must not pay for (nor announce) HTML, JUnit and Allure reports.
+        return
     reports_dir = resolved.reports_dir
     created = not reports_dir.exists()
     started = utcnow()

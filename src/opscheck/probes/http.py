@@ -74,26 +74,33 @@ def session() -> requests.Session:
 
 
 def probe(target: Target) -> Measurement:
+    return measure_attempts(target, _attempt, tls_scheme="https", label="response")
+
+
+def measure_attempts(target: Target, attempt, *, tls_scheme: str, label: str) -> Measurement:
+    """Run `attempt` until it succeeds or retries run out; the last attempt is the measurement.
+
+    Shared by HTTP and WebSocket checks: same retries, evidence and notes.
+    """
     item: HttpItem = target.spec
     if item.ca_file and not Path(item.ca_file).is_file():
         raise Unmeasurable(f"ca_file {item.ca_file} does not exist on the runner")
-    attempts = attempt_until_ok(target, item.retry_delay, lambda n, t: _attempt(item, n, t))
+    attempts = attempt_until_ok(target, item.retry_delay, lambda n, t: attempt(item, n, t))
     last = attempts[-1]
     notes = [n for n in (outcome_note(attempts, target.retries),) if n]
-    if item.insecure and item.url.startswith("https"):
+    if item.insecure and item.url.startswith(tls_scheme):
         notes.append(INSECURE_NOTE)
-    evidence = {
+    evidence = redact_data({
         "request": request_evidence(item),
         **last.record.get("evidence", {}),
         "attempts": [a.summary() for a in attempts],
         "tls": tls_mode(item),
-    }
-    evidence = redact_data(evidence)
+    })
     if last.error is not None:
         return Measurement(error=redact(last.error), down=True, subject=item.label, evidence=evidence, notes=tuple(notes))
     return Measurement(
         value=round(last.elapsed_s, 4), unit="s", subject=f"{item.label}: HTTP {last.record['status']},",
-        label="response", evidence=evidence, problems=tuple(redact(p) for p in last.problems), notes=tuple(notes),
+        label=label, evidence=evidence, problems=tuple(redact(p) for p in last.problems), notes=tuple(notes),
     )
 
 

@@ -13,16 +13,13 @@ import os
 import socket
 import ssl
 import time
-from pathlib import Path
 from urllib.parse import urlsplit
 
-from opscheck.errors import Unmeasurable
 from opscheck.inventory.model import Inventory
 from opscheck.inventory.sections.http import HttpItem
 from opscheck.measurement import Measurement, Target
-from opscheck.probes.attempts import Attempt, attempt_until_ok, outcome_note
-from opscheck.probes.http import INSECURE_NOTE, mask_headers, request_evidence, tls_mode
-from opscheck.redact import redact, redact_data
+from opscheck.probes.attempts import Attempt
+from opscheck.probes.http import mask_headers, measure_attempts
 from opscheck.registry import Kind
 from opscheck.targets import make_target
 from opscheck.units import format_duration
@@ -47,26 +44,7 @@ def targets(inventory: Inventory) -> list[Target]:
 
 
 def probe(target: Target) -> Measurement:
-    item: HttpItem = target.spec
-    if item.ca_file and not Path(item.ca_file).is_file():
-        raise Unmeasurable(f"ca_file {item.ca_file} does not exist on the runner")
-    attempts = attempt_until_ok(target, item.retry_delay, lambda n, t: _attempt(item, n, t))
-    last = attempts[-1]
-    notes = [n for n in (outcome_note(attempts, target.retries),) if n]
-    if item.insecure and item.url.startswith("wss"):
-        notes.append(INSECURE_NOTE)
-    evidence = redact_data({
-        "request": request_evidence(item),
-        **last.record.get("evidence", {}),
-        "attempts": [a.summary() for a in attempts],
-        "tls": tls_mode(item),
-    })
-    if last.error is not None:
-        return Measurement(error=redact(last.error), down=True, subject=item.label, evidence=evidence, notes=tuple(notes))
-    return Measurement(
-        value=round(last.elapsed_s, 4), unit="s", subject=f"{item.label}: HTTP {last.record['status']},",
-        label="upgrade", evidence=evidence, problems=tuple(redact(p) for p in last.problems), notes=tuple(notes),
-    )
+    return measure_attempts(target, _attempt, tls_scheme="wss", label="upgrade")
 
 
 def _attempt(item: HttpItem, number: int, timeout: float) -> Attempt:
