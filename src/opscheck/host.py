@@ -7,8 +7,10 @@ not left behind.
 
 from __future__ import annotations
 
+import errno
 import math
 import threading
+import time
 from dataclasses import dataclass
 
 from opscheck.errors import TargetDown, Unmeasurable
@@ -49,7 +51,7 @@ def run(ref: HostRef, command: str, timeout: float) -> CommandResult:
         raise down
     try:
         with connect.slot(ref):
-            out = testinfra_host(ref).run("timeout -k 2 %s sh -c %s", seconds, command)
+            out = _spawn(testinfra_host(ref), seconds, command)
     except (TargetDown, Unmeasurable):
         raise
     except Exception as exc:  # noqa: BLE001 - backend failures (ssh, docker) mean the host is unreachable
@@ -62,6 +64,30 @@ def run(ref: HostRef, command: str, timeout: float) -> CommandResult:
     if out.rc == 255 and ref.spec.startswith(("ssh://", "paramiko://")):
         raise connect.connection_failed(ref, out.stderr)
     return CommandResult(command, out.rc, out.stdout, out.stderr)
+
+
+SPAWN_ATTEMPTS = 3
+
+
+def retry_spawn(start):
+    """`start()`, retried when the local process could not even be started.
+
+    With many probe threads starting processes at once, CPython's vfork-based spawn has been
+    seen failing with EFAULT ("Bad address: '/bin/sh'") before anything ran; the target is
+    fine, so that must not become a CRIT. Any other error is an answer and is not retried.
+    """
+    for attempt in range(1, SPAWN_ATTEMPTS + 1):
+        try:
+            return start()
+        except OSError as exc:
+            if exc.errno != errno.EFAULT or attempt == SPAWN_ATTEMPTS:
+                raise
+            time.sleep(0.01 * attempt)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _spawn(host, seconds: str, command: str):
+    return retry_spawn(lambda: host.run("timeout -k 2 %s sh -c %s", seconds, command))
 
 
 def read_file(ref: HostRef, path: str, timeout: float) -> str:

@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from opscheck.errors import TargetDown, Unmeasurable
+from opscheck.host import retry_spawn
 from opscheck.inventory.model import Inventory
 from opscheck.inventory.sections.tls import TlsItem
 from opscheck.measurement import Measurement, Target
@@ -67,7 +68,9 @@ def probe(target: Target) -> Measurement:
         raise Unmeasurable(f"ca_file {item.ca_file} does not exist on the runner")
     cmd = command(item)
     try:
-        done = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=target.timeout)
+        done = retry_spawn(
+            lambda: subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=target.timeout)
+        )
     except subprocess.TimeoutExpired:
         raise TargetDown(f"no TLS handshake within {format_duration(target.timeout)}") from None
     now = datetime.now(timezone.utc)
