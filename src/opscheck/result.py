@@ -35,7 +35,8 @@ class Result:
                 "verdict": self.verdict.value,
                 "severity": self.severity,
                 "value": m.value if isinstance(m.value, (int, float, str, bool)) or m.value is None else str(m.value),
-                "unit": m.unit,
+                # A check that could not measure still shows its limits with their unit.
+                "unit": m.unit or (threshold.unit.strip() if threshold else ""),
                 "warn": threshold.warn if threshold else None,
                 "crit": threshold.crit if threshold else None,
                 "direction": threshold.direction.value if threshold else Direction.ABOVE.value,
