@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Annotated, Any, ClassVar
 
@@ -40,6 +41,20 @@ def _one_of(allowed: tuple[str, ...], what: str):
         return value
 
     return check
+
+
+def _regex(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"expected a regular expression, found {describe_input(value)}")
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValueError(f"not a valid regular expression: {exc}") from None
+    return value
+
+
+# A pattern that must compile when the inventory loads, not when the check runs.
+Regex = Annotated[str, BeforeValidator(_regex)]
 
 
 SeverityName = Annotated[str, BeforeValidator(_one_of(tuple(SEVERITIES), "severity"))]

@@ -48,15 +48,21 @@ class _TimedOut(Exception):
     pass
 
 
-def targets(inventory: Inventory) -> list[Target]:
+def http_targets(inventory: Inventory, *, websocket: bool) -> list[Target]:
+    """HTTP endpoints, or (websocket=True) the ws:// and wss:// entries of the same section."""
+    kind, check = ("websocket", "websocket upgrade") if websocket else ("http", "http endpoint")
     return [
         make_target(
-            inventory, item, kind="http", id=item.label, check="http endpoint",
+            inventory, item, kind=kind, id=item.label, check=check,
             threshold=item.latency.threshold() if item.latency else None, retries=item.retries,
         )
         for item in inventory.http
-        if not item.websocket
+        if item.websocket == websocket
     ]
+
+
+def targets(inventory: Inventory) -> list[Target]:
+    return http_targets(inventory, websocket=False)
 
 
 def session() -> requests.Session:

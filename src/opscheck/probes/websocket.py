@@ -19,9 +19,8 @@ from opscheck.inventory.model import Inventory
 from opscheck.inventory.sections.http import HttpItem
 from opscheck.measurement import Measurement, Target
 from opscheck.probes.attempts import Attempt
-from opscheck.probes.http import mask_headers, measure_attempts
+from opscheck.probes.http import http_targets, mask_headers, measure_attempts
 from opscheck.registry import Kind
-from opscheck.targets import make_target
 from opscheck.units import format_duration
 
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455's fixed accept salt
@@ -33,14 +32,7 @@ class _Broken(Exception):
 
 
 def targets(inventory: Inventory) -> list[Target]:
-    return [
-        make_target(
-            inventory, item, kind="websocket", id=item.label, check="websocket upgrade",
-            threshold=item.latency.threshold() if item.latency else None, retries=item.retries,
-        )
-        for item in inventory.http
-        if item.websocket
-    ]
+    return http_targets(inventory, websocket=True)
 
 
 def probe(target: Target) -> Measurement:

@@ -7,7 +7,6 @@ hosts, so `on:` does not apply to them.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -15,7 +14,7 @@ from urllib.parse import urlsplit
 from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 
 from opscheck.inventory.sections.common import Item
-from opscheck.inventory.types import Duration, DurationLimits, MaybeSecret, Strict
+from opscheck.inventory.types import Duration, DurationLimits, MaybeSecret, Regex, Strict
 from opscheck.probes.jsonrules import JsonRule, parse_rules
 from opscheck.redact import redact
 from opscheck.units import describe_input
@@ -57,17 +56,7 @@ class Expect(Strict):
 
     status: Annotated[list[int], BeforeValidator(_statuses)] = Field(default_factory=list)
     json_rules: Annotated[tuple[JsonRule, ...], BeforeValidator(_rules)] = Field(default=(), alias="json")
-    body: str | None = None
-
-    @field_validator("body")
-    @classmethod
-    def _regex(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"not a valid regular expression: {exc}") from None
-        return value
+    body: Regex | None = None
 
 
 class HttpItem(Item):

@@ -6,13 +6,12 @@ the `sqlmap|nikto` user-agent grep and "more than 50 failed SSH logins in an hou
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from opscheck.inventory.sections.common import Item
-from opscheck.inventory.types import Duration, Strict
+from opscheck.inventory.types import Duration, Regex, Strict
 from opscheck.threshold import Direction, Threshold
 
 LogFormat = Literal["auto", "iso8601", "syslog", "combined", "python"]
@@ -21,19 +20,10 @@ LogFormat = Literal["auto", "iso8601", "syslog", "combined", "python"]
 class LogPattern(Strict):
     """One named regex and the warn/crit limits on how often it matched in the window."""
 
-    regex: str
+    regex: Regex
     warn: int | None = None
     crit: int | None = None
     ignore_case: bool = False
-
-    @field_validator("regex")
-    @classmethod
-    def _compiles(cls, value: str) -> str:
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise ValueError(f"not a valid regular expression: {exc}") from None
-        return value
 
     @model_validator(mode="after")
     def _ordered(self):

@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from opscheck.inventory.sections.common import Item
-from opscheck.inventory.types import DurationLimits, Strict, as_list
+from opscheck.inventory.types import DurationLimits, Regex, Strict, as_list
 from opscheck.units import describe_input
 
 
@@ -21,17 +21,7 @@ def _port(value: object) -> int:
 Port = Annotated[int, BeforeValidator(_port)]
 
 
-def _regex(value: object) -> str:
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"expected a regular expression, found {describe_input(value)}")
-    try:
-        re.compile(value)
-    except re.error as exc:
-        raise ValueError(f"not a valid regular expression ({exc})") from None
-    return value
-
-
-Pattern = Annotated[str, BeforeValidator(_regex)]
+Pattern = Regex
 
 _UNIT = re.compile(r"^[A-Za-z0-9:_.@\\-]+$")
 
