@@ -17,7 +17,6 @@ import sys
 import textwrap
 import uuid
 
-import psycopg
 import pytest
 from pg_servers import Cluster, Held, admin, dsn
 

@@ -11,6 +11,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
 
+from opscheck import sqlguard
 from opscheck.inventory.sections.aspects import Aspect
 from opscheck.inventory.sections.common import Item
 from opscheck.inventory.types import (
@@ -27,7 +28,6 @@ from opscheck.inventory.types import (
     Strict,
     as_list,
 )
-from opscheck import sqlguard
 from opscheck.redact import register_secret
 
 
