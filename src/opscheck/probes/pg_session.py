@@ -229,11 +229,12 @@ def _register_dsn_secrets(dsn: str, password: str | None) -> None:
 # DISCARD ALL, spelled out as the documentation defines it, but deallocating only statements
 # PREPAREd in SQL: DEALLOCATE ALL would also drop psycopg's own protocol-level statements
 # behind its back (it notices only the first DISCARD ALL of a connection).
+# The last statement lists what PREPARE left, to DEALLOCATE by name (rarely anything).
 _RESET = (
     "ROLLBACK; CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; UNLISTEN *;"
-    " SELECT pg_advisory_unlock_all(); DISCARD PLANS; DISCARD TEMP; DISCARD SEQUENCES"
+    " SELECT pg_advisory_unlock_all(); DISCARD PLANS; DISCARD TEMP; DISCARD SEQUENCES;"
+    " SELECT name FROM pg_prepared_statements WHERE from_sql"
 )
-_SQL_PREPARED = "SELECT name FROM pg_prepared_statements WHERE from_sql"
 
 
 def _reset(slot: _Slot) -> None:
@@ -252,9 +253,15 @@ def _reset(slot: _Slot) -> None:
     try:
         if not conn.autocommit:
             conn.rollback()
-        conn.execute(_RESET)  # no parameters: one simple-protocol round trip for the whole batch
-        for (name,) in conn.execute(_SQL_PREPARED).fetchall():
-            conn.execute(pgsql.SQL("DEALLOCATE {}").format(pgsql.Identifier(name)))
+        with conn.cursor() as cur:
+            cur.execute(_RESET)  # no parameters: one simple-protocol round trip for the whole batch
+            while cur.nextset():
+                pass
+            leftovers = [name for (name,) in cur.fetchall()]
+        for name in leftovers:
+            # psycopg may have sent DEALLOCATE ALL meanwhile (it does after a batch with ROLLBACK).
+            with contextlib.suppress(psycopg.errors.InvalidSqlStatementName):
+                conn.execute(pgsql.SQL("DEALLOCATE {}").format(pgsql.Identifier(name)))
         _set_role(slot)
     except psycopg.Error:
         _close(slot)
