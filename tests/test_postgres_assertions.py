@@ -10,7 +10,10 @@ import pytest
 from pg_servers import MAIN_HOST, MAIN_PORT, admin, drop_database, drop_role, dsn, results, unique
 
 from conftest import require_tcp
-from opscheck.probes.pg_session import close_all
+from opscheck.errors import Unmeasurable
+from opscheck.inventory.model import Inventory
+from opscheck.probes.pg_session import close_all, read_only
+from opscheck.registry import get
 from opscheck.verdict import Verdict
 
 
@@ -61,29 +64,39 @@ WRITES = {
 }
 
 
-def test_assertions_that_try_to_write_are_refused_and_change_nothing(db):
+def test_a_function_that_writes_passes_the_guard_but_the_server_refuses_it(db):
+    """The guard cannot see into functions the database defines: the READ ONLY transaction stops them."""
     before = snapshot(db)
-    inventory = {"postgres": [{
-        "name": "main", "dsn": dsn(db),
-        "assertions": [{"name": name, "sql": sql, "expect": {"rows": 0}} for name, sql in WRITES.items()],
-    }]}
+    found = results({"postgres": [{"name": "main", "dsn": dsn(db), "assertions": [
+        {"name": "volatile function", "sql": WRITES["volatile function"], "expect": {"rows": 0}}]}]}, "pg_assertion")
 
-    found = results(inventory, "pg_assertion")
-
-    assert set(found) == {f"main:{name}" for name in WRITES}
-    for name, r in found.items():
-        assert r.verdict is Verdict.UNKNOWN, (name, r.summary)
-    assert "cannot execute DELETE in a read-only transaction" in found["main:delete returning"].summary
-    assert "cannot execute CREATE TABLE in a read-only transaction" in found["main:create table"].summary
-    assert "cannot execute INSERT in a read-only transaction" in found["main:volatile function"].summary
-    assert "cannot insert multiple commands into a prepared statement" in found["main:smuggled commit"].summary
-    assert "transaction read-write mode must be set before any query" in found["main:read write again"].summary
-    assert "in a read-only transaction" in found["main:update in cte"].summary  # PostgreSQL names the outer SELECT
+    r = found["main:volatile function"]
+    assert r.verdict is Verdict.UNKNOWN, r.summary
+    assert "cannot execute INSERT in a read-only transaction" in r.summary
     assert snapshot(db) == before
     # The session is still healthy and read-only afterwards.
     ok = results({"postgres": [{"name": "main", "dsn": dsn(db), "assertions": [
         {"name": "ro", "sql": "SELECT current_setting('transaction_read_only')", "expect": "on"}]}]}, "pg_assertion")
     assert ok["main:ro"].verdict is Verdict.OK
+
+
+def test_the_read_only_session_refuses_writes_the_guard_would_have_stopped(db):
+    """Defence in depth: past the static guard (SQL sent by hand), the session itself still refuses to write."""
+    before = snapshot(db)
+    inv = Inventory.model_validate({"postgres": [{"name": "main", "dsn": dsn(db)}]})
+    (target,) = get("pg_connect").targets(inv)
+    errors = {}
+    for name, sql in WRITES.items():
+        with pytest.raises(Unmeasurable) as info, read_only(target) as session:
+            session.rows(sql)
+        errors[name] = str(info.value)
+    assert "cannot execute DELETE in a read-only transaction" in errors["delete returning"]
+    assert "cannot execute CREATE TABLE in a read-only transaction" in errors["create table"]
+    assert "cannot execute INSERT in a read-only transaction" in errors["volatile function"]
+    assert "cannot insert multiple commands into a prepared statement" in errors["smuggled commit"]
+    assert "transaction read-write mode must be set before any query" in errors["read write again"]
+    assert "in a read-only transaction" in errors["update in cte"]  # PostgreSQL names the outer SELECT
+    assert snapshot(db) == before
 
 
 def test_expectations_value_rows_and_comparisons(db):
@@ -211,6 +224,6 @@ def test_hand_written_check_with_pg_query_is_read_only(suite, db):
         """)
     assert suite.verdicts() == {"test_paper_only": "CRIT", "test_cannot_write": "UNKNOWN"}
     assert "real trades: [{'symbol': 'SOL'}]" in suite.check("test_paper_only")["summary"]
-    assert "read-only transaction" in suite.check("test_cannot_write")["summary"]
+    assert "refused, not a read-only query: expected a SELECT, WITH … SELECT, VALUES, TABLE or SHOW, found DELETE" in suite.check("test_cannot_write")["summary"]
     assert run.ret == 1
     assert snapshot(db) == before

@@ -3,8 +3,11 @@ verified and dropped; the guards refusing before anything is touched."""
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import tarfile
+import tempfile
 import textwrap
 import uuid
 from pathlib import Path
@@ -197,3 +200,110 @@ def test_quarterly_drills_end_to_end(suite, tmp_path, names, dumps):
     assert record["unit"] == "s" and record["value"] > 0
     assert "verified: users 1000" in record["summary"]
     assert not exists(names["scratch"])
+
+
+DRILL_PASSWORD = "Drill-pass-9431-quartz"
+
+
+@pytest.fixture
+def password_cluster(tmp_path):
+    """A private cluster where the drill's role must give a password (scram), with a dump of `src`."""
+    from pg_servers import Cluster, admin
+
+    from conftest import free_port
+    from opscheck.probes.pg_session import close_all
+
+    node = Cluster(free_port())
+    try:
+        with admin(node.port) as conn:
+            conn.execute(f"CREATE ROLE drill LOGIN CREATEDB PASSWORD '{DRILL_PASSWORD}'")
+            conn.execute("CREATE DATABASE src")
+        with admin(node.port, "src") as conn:
+            conn.execute("CREATE TABLE users (id int PRIMARY KEY); INSERT INTO users SELECT generate_series(1, 50)")
+        node.hba_prepend("host all drill 127.0.0.1/32 scram-sha-256")
+        folder = tmp_path / "dumps"
+        folder.mkdir()
+        subprocess.run(["pg_dump", "-h", "127.0.0.1", "-p", str(node.port), "-U", "postgres", "-Fc",
+                        "-f", str(folder / "db_1.dump"), "src"], check=True)
+        yield node, folder
+    finally:
+        close_all()
+        node.stop()
+
+
+def test_restore_password_never_on_a_command_line_and_its_passfile_is_removed(tmp_path, monkeypatch, password_cluster):
+    """The drill's password reaches pg_restore through a 0600 PGPASSFILE, never /proc/*/cmdline."""
+    import shutil
+
+    node, folder = password_cluster
+    real = shutil.which("pg_restore")
+    needle = tmp_path / "needle"
+    needle.write_text(DRILL_PASSWORD + "\n")
+    seen = tmp_path / "seen"
+    spy = tmp_path / "bin" / "pg_restore"
+    spy.parent.mkdir()
+    # Looks, while pg_restore would run, at every process's command line and at what it was given.
+    spy.write_text(textwrap.dedent(f"""\
+        #!/bin/sh
+        if [ "$1" != "--list" ]; then
+          {{
+            echo "passfile=$PGPASSFILE"
+            echo "mode=$(stat -c %a "$PGPASSFILE" 2>/dev/null || echo none)"
+            echo "pgpassword=${{PGPASSWORD:+set}}"
+            echo "hits=$(cat /proc/[0-9]*/cmdline 2>/dev/null | tr '\\0' '\\n' | grep -c -F -f {needle})"
+          }} > {seen}
+        fi
+        exec {real} "$@"
+        """))
+    spy.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{spy.parent}:{os.environ['PATH']}")
+    monkeypatch.setenv("OPSCHECK_DRILL_DSN", f"host=127.0.0.1 port={node.port} user=drill dbname=postgres password={DRILL_PASSWORD}")
+    path = tmp_path / "inventory.yml"
+    path.write_text(textwrap.dedent(f"""
+        backups:
+          - name: db
+            path: {folder}
+            pattern: "db_*.dump"
+            restore: {{dsn: env:OPSCHECK_DRILL_DSN, database: scratch_pw, scratch: true, verify: {{table: users, min: 50}}}}
+        """))
+    (target,) = registry.get("restore_drill").targets(load_inventory(path))
+
+    result = evaluate(probe_once(target))
+
+    assert result.verdict.value == "OK", result.summary  # the password did reach pg_restore
+    facts = dict(line.split("=", 1) for line in seen.read_text().splitlines())
+    assert facts["hits"] == "0"
+    assert facts["pgpassword"] == ""
+    assert facts["mode"] == "600"
+    assert facts["passfile"].startswith(tempfile.gettempdir()) and not os.path.exists(facts["passfile"])
+    assert DRILL_PASSWORD not in json.dumps(result.measurement.evidence) + result.summary
+
+
+def test_restore_password_is_not_sent_to_a_remote_host(tmp_path, monkeypatch):
+    from opscheck.measurement import HostRef
+
+    monkeypatch.setenv("OPSCHECK_DRILL_DSN", f"host=127.0.0.1 user=drill dbname=postgres password={DRILL_PASSWORD}")
+    from opscheck.probes import restore
+
+    target = registry.get("restore_drill").targets(load_inventory(_remote_inventory(tmp_path)))[0]
+    with pytest.raises(restore.Refused) as info:
+        restore._refuse_remote_password(target, DRILL_PASSWORD)
+    assert str(info.value) == (
+        "restore.dsn carries a password, but pg_restore runs on db-1.invalid: opscheck will not put it on that host's"
+        " command line; give its user a ~/.pgpass (or certificate authentication) and leave the password out of restore.dsn"
+    )
+    assert target.host == HostRef("db-1.invalid", "ssh://backup@db-1.invalid")
+
+
+def _remote_inventory(tmp_path):
+    path = tmp_path / "remote.yml"
+    path.write_text(textwrap.dedent("""
+        hosts:
+          db: ["ssh://backup@db-1.invalid"]
+        backups:
+          - name: db
+            on: db
+            path: /var/backups/db
+            restore: {dsn: env:OPSCHECK_DRILL_DSN, database: scratch_pw, scratch: true}
+        """))
+    return path

@@ -1,8 +1,9 @@
 """SQL assertions: the runbooks' "must be empty" queries, judged against `expect`.
 
-The SQL runs like every probe in a READ ONLY transaction as one prepared
-statement, then is rolled back: a query that tries to write is refused by the
-server and becomes UNKNOWN, and the data stays as it was.
+The SQL passed the static guard (`opscheck.sqlguard`) when the inventory loaded,
+and runs like every probe in a READ ONLY transaction as one prepared statement,
+then is rolled back and the session reset: a query that still tries to write is
+refused by the server and becomes UNKNOWN, and the data stays as it was.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import operator
 from decimal import Decimal
 
+from opscheck import sqlguard
 from opscheck.errors import Unmeasurable
 from opscheck.measurement import Measurement, Target
 from opscheck.probes.pg_session import read_only
@@ -23,6 +25,9 @@ _OPS = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.l
 def probe_assertion(target: Target) -> Measurement:
     assertion = target.spec
     expect = assertion.expect
+    why = sqlguard.problem(assertion.sql)  # checked at load already; kept for entries built in code
+    if why:
+        raise Unmeasurable(f"refused, not a read-only query: {why}")
     with read_only(target) as session, session.cursor() as cur:
         cur.execute(assertion.sql, prepare=True)
         if cur.description is None:

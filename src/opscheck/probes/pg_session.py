@@ -7,7 +7,13 @@ Why read-only holds whatever SQL the inventory holds:
   later `SET TRANSACTION READ WRITE` is refused by the server;
 - every statement is sent as a prepared statement (extended protocol), so one
   string cannot smuggle `COMMIT; BEGIN READ WRITE; DELETE ...`;
-- the transaction always ends in ROLLBACK, which also undoes any `SET` it made.
+- the transaction always ends in ROLLBACK, which also undoes any `SET` it made;
+- then the equivalent of `DISCARD ALL` drops what ROLLBACK leaves behind on a pooled connection
+  (session advisory locks, session GUCs, prepared statements, temp tables, LISTEN),
+  and `run_as` is applied again, so no probe sees another's session state.
+
+The SQL of the inventory passed `opscheck.sqlguard` when it loaded; SQL of
+hand-written checks passes it here (`guarded_rows`).
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import math
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -22,13 +29,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
+from psycopg import sql as pgsql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from opscheck import sqlguard
 from opscheck.errors import TargetDown, Unmeasurable
 from opscheck.measurement import Target
 from opscheck.redact import redact, register_secret
 
 APPLICATION_NAME = "opscheck"
+# psycopg's placeholders, which PostgreSQL's parser reads as $n parameters.
+_PLACEHOLDER = re.compile(r"%%|%\(\w+\)[sbt]|%[sbt]")
 _LOGIN_FAILURES = ("authentication failed", "password", "no pg_hba.conf entry", "role", "permission denied for database")
 
 
@@ -37,6 +48,7 @@ class _Slot:
     lock: threading.Lock = field(default_factory=threading.Lock)
     conn: psycopg.Connection | None = None
     connected_at: float = 0.0
+    run_as: str | None = None
 
 
 _slots: dict[tuple[str, str], _Slot] = {}
@@ -69,6 +81,13 @@ class Session:
         self.rows("ROLLBACK TO SAVEPOINT opscheck_optional")  # restores lock_timeout too
         return rows, None
 
+    def guarded_rows(self, sql: str, params: Any = None) -> list[dict[str, Any]]:
+        """`rows()` for user-written SQL: refused (UNKNOWN) unless the static guard lets it run."""
+        why = sqlguard.problem(_PLACEHOLDER.sub(lambda m: "%" if m.group(0) == "%%" else "$1", sql) if params is not None else sql)
+        if why:
+            raise Unmeasurable(f"refused, not a read-only query: {why}")
+        return self.rows(sql, params)
+
     def cursor(self) -> psycopg.Cursor:
         return self.conn.cursor()
 
@@ -82,9 +101,10 @@ def read_only(target: Target) -> Iterator[Session]:
     spec = target.params["entry"]
     dsn = spec.dsn.reveal()
     password = spec.password.reveal() if spec.password is not None else None
+    run_as = getattr(spec, "run_as", None)
     _register_dsn_secrets(dsn, password)
     with _slots_lock:
-        slot = _slots.setdefault((dsn, password or ""), _Slot())
+        slot = _slots.setdefault((dsn, password or "", run_as or ""), _Slot(run_as=run_as))
     if not slot.lock.acquire(timeout=target.timeout):
         raise Unmeasurable(f"the connection to {target.id} stayed busy for {target.timeout:g}s (another probe holds it)")
     try:
@@ -94,7 +114,7 @@ def read_only(target: Target) -> Iterator[Session]:
         except psycopg.Error as exc:
             raise _unmeasurable(exc, target) from None
         finally:
-            _rollback(slot)
+            _reset(slot)
     finally:
         slot.lock.release()
 
@@ -143,7 +163,18 @@ def _connect(slot: _Slot, target: Target, dsn: str, password: str | None) -> flo
     except psycopg.Error as exc:
         raise connect_error(exc, target) from None
     slot.conn, slot.connected_at = conn, time.monotonic()
-    return time.monotonic() - start
+    elapsed = time.monotonic() - start
+    try:
+        _set_role(slot)
+    except psycopg.Error as exc:
+        _close(slot)
+        raise Unmeasurable(f"cannot SET ROLE {slot.run_as} (run_as): {_clean(exc)}") from None
+    return elapsed
+
+
+def _set_role(slot: _Slot) -> None:
+    if slot.run_as and slot.conn is not None:
+        slot.conn.execute(pgsql.SQL("SET ROLE {}").format(pgsql.Identifier(slot.run_as)))
 
 
 def connect_error(exc: psycopg.Error, target: Target) -> Exception:
@@ -195,12 +226,43 @@ def _register_dsn_secrets(dsn: str, password: str | None) -> None:
             register_secret(embedded)
 
 
-def _rollback(slot: _Slot) -> None:
+# DISCARD ALL, spelled out as the documentation defines it, but deallocating only statements
+# PREPAREd in SQL: DEALLOCATE ALL would also drop psycopg's own protocol-level statements
+# behind its back (it notices only the first DISCARD ALL of a connection).
+# The last statement lists what PREPARE left, to DEALLOCATE by name (rarely anything).
+_RESET = (
+    "ROLLBACK; CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; UNLISTEN *;"
+    " SELECT pg_advisory_unlock_all(); DISCARD PLANS; DISCARD TEMP; DISCARD SEQUENCES;"
+    " SELECT name FROM pg_prepared_statements WHERE from_sql"
+)
+
+
+def _reset(slot: _Slot) -> None:
+    """End the probe's transaction and leave no session state behind for the next probe.
+
+    ROLLBACK undoes what the transaction did, but not session advisory locks,
+    prepared statements, LISTEN, temp tables, cursors WITH HOLD or a
+    `set_config(…, false)` a hand-written check committed: the reset drops those.
+    It also resets the role, so run_as is applied again; the startup option
+    default_transaction_read_only=on is a session default and stays.
+    A connection that cannot be reset is closed: a new one has no state.
+    """
     conn = slot.conn
     if conn is None or conn.closed:
         return
     try:
-        conn.rollback() if not conn.autocommit else conn.execute("ROLLBACK")
+        if not conn.autocommit:
+            conn.rollback()
+        with conn.cursor() as cur:
+            cur.execute(_RESET)  # no parameters: one simple-protocol round trip for the whole batch
+            while cur.nextset():
+                pass
+            leftovers = [name for (name,) in cur.fetchall()]
+        for name in leftovers:
+            # psycopg may have sent DEALLOCATE ALL meanwhile (it does after a batch with ROLLBACK).
+            with contextlib.suppress(psycopg.errors.InvalidSqlStatementName):
+                conn.execute(pgsql.SQL("DEALLOCATE {}").format(pgsql.Identifier(name)))
+        _set_role(slot)
     except psycopg.Error:
         _close(slot)
 

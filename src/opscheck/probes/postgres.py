@@ -77,8 +77,32 @@ def _assertion_targets(inventory: Inventory) -> list[Target]:
     return out
 
 
+# Attributes and built-in roles that reach past what a read-only transaction stops:
+# shell commands (COPY … PROGRAM), server files, signalling other sessions, replication slots.
+POWERFUL_ROLES = ("pg_execute_server_program", "pg_read_server_files", "pg_write_server_files", "pg_signal_backend")
+
+_PRIVILEGES = """
+    SELECT r.rolsuper AS superuser, r.rolreplication AS replication, session_user AS login_user,
+           array(SELECT b.rolname::text FROM pg_roles b WHERE b.rolname = ANY(%s)
+                 AND pg_has_role(current_user, b.oid, 'MEMBER') ORDER BY 1) AS powerful
+    FROM pg_roles r WHERE r.rolname = current_user
+"""
+
+
+def powers(row: dict) -> list[str]:
+    """What the effective role may do beyond pg_monitor, worst first."""
+    if row["superuser"]:
+        return ["superuser"]
+    return (["REPLICATION"] if row["replication"] else []) + list(row["powerful"])
+
+
 def probe_connect(target: Target) -> Measurement:
-    """Connect (or reuse the connection) and time one round trip; report version and role."""
+    """Connect (or reuse the connection) and time one round trip; report version and role.
+
+    WARN when the effective role (after run_as) can do more than read: a superuser, REPLICATION,
+    or a member of a role in POWERFUL_ROLES. The static guard and the READ ONLY transaction
+    hold either way; least privilege is what covers functions and views the guard cannot see into.
+    """
     with read_only(target) as session:
         start = time.monotonic()
         session.rows("SELECT 1")
@@ -88,11 +112,19 @@ def probe_connect(target: Target) -> Measurement:
             " current_user AS user, current_database() AS database, inet_server_addr()::text AS address,"
             " inet_server_port() AS port, pg_postmaster_start_time() AS started"
         )[0]
+        privileges = session.rows(_PRIVILEGES, (list(POWERFUL_ROLES),))
+    too_much = powers(privileges[0]) if privileges else []
+    warnings = ()
+    if too_much:
+        warnings = (f"role {info['user']} has {', '.join(too_much)}: checks need no more than pg_monitor"
+                    " (a weaker role, or run_as: ROLE)",)
     evidence = {
         "round_trip_s": round(latency, 4),
         "server_version": info["server_version"],
         "role": "standby" if info["standby"] else "primary",
         "user": info["user"],
+        "login_user": privileges[0]["login_user"] if privileges else None,
+        "privileges_beyond_pg_monitor": too_much or "none",
         "database": info["database"],
         "server": f"{info['address'] or 'socket'}:{info['port'] or ''}".rstrip(":"),
         "started": plain(info["started"]),
@@ -102,7 +134,7 @@ def probe_connect(target: Target) -> Measurement:
         evidence["connect_s"] = round(session.connect_s, 4)
     return Measurement(
         value=round(latency, 4), unit="s", subject=f"{info['database']} round trip", label="",
-        evidence=evidence,
+        evidence=evidence, warnings=warnings,
         notes=(f"PostgreSQL {info['server_version']} {evidence['role']}",),
     )
 

@@ -13,11 +13,13 @@ dropped from here with psycopg. The restore's wall time is the RTO evidence.
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
+import tempfile
 import threading
 import time
-from contextlib import closing
+from contextlib import closing, contextmanager, suppress
 
 import psycopg
 from psycopg import sql
@@ -52,6 +54,7 @@ def probe_restore(target: Target) -> Measurement:
     source_db = _dump_source(target, dump, clock)
     server = _server_params(drill.dsn.reveal())
     _refuse_source(drill, server, source_db)
+    _refuse_remote_password(target, server.get("password"))
 
     evidence: dict = {"dump": dump.path, "dump_size": dump.size, "dumped_from": source_db, "scratch": drill.database}
     problems: list[str] = []
@@ -168,14 +171,47 @@ def _guard_empty(admin: psycopg.Connection, server: dict, database: str, clock: 
 def _pg_restore(target: Target, dump: BackupFile, server: dict, drill, clock: Clock) -> dict:
     params = {k: v for k, v in server.items() if k != "password"}
     params["dbname"] = drill.database
-    password = server.get("password")
-    env = f"PGPASSWORD={shlex.quote(str(password))} " if password else ""
     jobs = f"--jobs={drill.jobs} " if drill.jobs > 1 else ""
-    command = (f"{env}pg_restore --no-owner --no-privileges --exit-on-error {jobs}"
+    command = (f"pg_restore --no-owner --no-privileges --exit-on-error {jobs}"
                f"--dbname={shlex.quote(make_conninfo(**params))} -- {shlex.quote(dump.path)}")
-    result = run(target.host, command, clock.left())
+    with _passfile(target, server.get("password")) as passfile:
+        env = f"PGPASSFILE={shlex.quote(passfile)} " if passfile else ""
+        result = run(target.host, env + command, clock.left())
     errors = "; ".join(line.strip() for line in result.stderr.splitlines() if line.strip())[:500]
     return {"rc": result.rc, "errors": errors}
+
+
+def _refuse_remote_password(target: Target, password: str | None) -> None:
+    if password and target.host is not None and target.host.spec not in ("local://", "local"):
+        raise Refused(
+            f"restore.dsn carries a password, but pg_restore runs on {target.host}: opscheck will not put it on"
+            " that host's command line; give its user a ~/.pgpass (or certificate authentication) and leave the"
+            " password out of restore.dsn"
+        )
+
+
+@contextmanager
+def _passfile(target: Target, password: str | None):
+    """A private PGPASSFILE holding `password` for one pg_restore, removed afterwards.
+
+    Anything on a command line (`PGPASSWORD=… pg_restore` inside `sh -c`) can be read by
+    every user of the host in /proc/*/cmdline; a file of mode 0600 cannot. Commands reach
+    a remote host only as a command line, so a password is never sent there: that host's
+    user needs its own ~/.pgpass (or certificate authentication).
+    """
+    if not password:
+        yield None
+        return
+    _refuse_remote_password(target, password)
+    fd, path = tempfile.mkstemp(prefix="opscheck-pgpass-")  # mode 0600, owned by us
+    try:
+        escaped = str(password).replace("\\", "\\\\").replace(":", "\\:")
+        with os.fdopen(fd, "w") as handle:
+            handle.write(f"*:*:*:*:{escaped}\n")
+        yield path
+    finally:
+        with suppress(FileNotFoundError):
+            os.remove(path)
 
 
 def _verify(server: dict, drill, clock: Clock) -> tuple[list[dict], list[str]]:

@@ -90,6 +90,13 @@ class VerifyQuery(Strict):
             raise ValueError("give exactly one of table: or sql:")
         return self
 
+    @field_validator("sql")
+    @classmethod
+    def _read_only(cls, sql: str | None) -> str | None:
+        from opscheck.inventory.sections.postgres import read_only_sql
+
+        return None if sql is None else read_only_sql(sql.strip().rstrip(";").strip())
+
     @property
     def label(self) -> str:
         return self.name or self.table or self.sql or ""

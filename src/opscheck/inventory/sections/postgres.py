@@ -11,6 +11,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
 
+from opscheck import sqlguard
 from opscheck.inventory.sections.aspects import Aspect
 from opscheck.inventory.sections.common import Item
 from opscheck.inventory.types import (
@@ -140,7 +141,21 @@ class Assertion(Item):
     def _not_empty(cls, sql: str) -> str:
         if not sql.strip():
             raise ValueError("empty SQL")
-        return sql.strip().rstrip(";").strip()
+        return read_only_sql(sql.strip().rstrip(";").strip())
+
+
+def read_only_sql(sql: str) -> str:
+    """`sql` if the static guard lets it run, else the guard's reason as a load-time error."""
+    why = sqlguard.problem(sql)
+    if why:
+        raise ValueError(f"not a read-only query: {why}")
+    return sql
+
+
+def _role_name(value: str) -> str:
+    if not value or len(value) > 63 or value != value.strip():
+        raise ValueError("expected a role name of 1 to 63 characters")
+    return value
 
 
 def _dsn_without_password(dsn: Secret) -> Secret:
@@ -162,6 +177,8 @@ class PostgresItem(Item):
 
     dsn: Annotated[MaybeSecret, AfterValidator(_dsn_without_password)]
     password: SecretValue | None = None
+    # SET ROLE to this weaker role right after connecting (and after every reset), before any SQL.
+    run_as: Annotated[str, AfterValidator(_role_name)] | None = None
     latency: Aspect[LatencyLimits]
     connections: Aspect[ConnectionLimits]
     blocked_queries: Aspect[BlockedLimits]
