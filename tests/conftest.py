@@ -30,6 +30,10 @@ def pytest_cmdline_main(config: pytest.Config) -> None:
     """
     config.option.no_reports = True
 
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "slow: builds a venv or installs packages (runs in CI, never skipped)")
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

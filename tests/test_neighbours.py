@@ -6,7 +6,11 @@ and must give the same outcomes; opscheck checks next to it still get their targ
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import sysconfig
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -197,3 +201,59 @@ def test_in_process_run_tears_down_fixtures_cleanly_under_allure(pytester):
     )
     result = pytester.runpytest("-p", "no:cacheprovider", f"--alluredir={pytester.path / 'allure'}")
     assert outcomes(result) == (pytest.ExitCode.OK, {"passed": 1})
+
+
+MOLECULE_SIDE = """
+def test_ansible_ping(ansible_adhoc):
+    result = ansible_adhoc()["localhost"].ping()
+    assert result["localhost"]["ping"] == "pong"
+
+
+def test_ansible_owns_inventory(pytestconfig):
+    assert pytestconfig.getoption("ansible_inventory") == "hosts.ini"
+"""
+
+
+@pytest.mark.slow
+def test_pytest_ansible_in_the_same_venv_runs_both(tmp_path):
+    """A real venv: this one's packages (opscheck included) plus pytest-ansible from the index.
+
+    Not skipped without network: CI must not go green without having tried. pytest-ansible and
+    pytest-testinfra refuse each other (both register --ansible-inventory: pytest-testinfra#58,
+    pytest-ansible#509), so testinfra's pytest plugin is disabled; opscheck needs testinfra only
+    as a library.
+    """
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    python = venv / "bin" / "python"
+    inner = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True, capture_output=True, text=True, timeout=60,
+    ).stdout.strip()
+    # addsitedir also reads the outer .pth files, so the editable opscheck is found too.
+    Path(inner, "_outer.pth").write_text(f"import site; site.addsitedir({sysconfig.get_paths()['purelib']!r})\n")
+    pip = subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", "pytest-ansible"], capture_output=True, text=True, timeout=600
+    )
+    assert pip.returncode == 0, f"pip install pytest-ansible failed (no index reachable?):\n{pip.stderr[-2000:]}"
+
+    suite = tmp_path / "suite"
+    (suite / "checks").mkdir(parents=True)
+    (suite / "checks" / "test_ours_memory.py").write_text(OPSCHECK_CHECK)
+    (suite / "test_molecule_side.py").write_text(MOLECULE_SIDE)
+    # ansible would discover some other python3 on PATH; the venv's has what its modules need.
+    (suite / "hosts.ini").write_text(f"localhost ansible_connection=local ansible_python_interpreter={python}\n")
+    (suite / "inv.yml").write_text(INVENTORY)
+    run = subprocess.run(
+        [str(python), "-m", "pytest", "-p", "no:pytest11.testinfra", "-p", "no:cacheprovider", "-v",
+         "--inventory=hosts.ini", "--ansible-host-pattern=localhost", "--opscheck-inventory=inv.yml", "--no-reports"],
+        cwd=suite, capture_output=True, text=True, timeout=300,
+    )
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+    assert "plugins: " in run.stdout and "ansible-" in run.stdout
+    for line in (
+        "checks/test_ours_memory.py::test_memory_usage[local] PASSED",
+        "test_molecule_side.py::test_ansible_ping PASSED",
+        "test_molecule_side.py::test_ansible_owns_inventory PASSED",
+    ):
+        assert line in run.stdout, run.stdout[-4000:]
