@@ -154,6 +154,9 @@ def test_taken_option_gets_only_the_opscheck_spelling(pytester, where):
     )
     result.stdout.fnmatch_lines(["*test_other_sees_its_option PASSED*", "*test_memory_usage?local? PASSED*"])
     assert outcomes(result) == (pytest.ExitCode.OK, {"passed": 2})
+    # The other plugin's `--inventory PATH` (with a space) is not mistaken for opscheck's.
+    result = pytester.runpytest(*load, "-p", "no:cacheprovider", "--no-reports", "--inventory", "hosts.ini", "test_other_project.py")
+    assert outcomes(result) == (pytest.ExitCode.OK, {"passed": 1})
     # Every other option keeps its short spelling, and the messages name the spelling that works.
     result = pytester.runpytest(*load, "-p", "no:cacheprovider", "--no-reports", "--severity=low", "--help")
     shown = result.stdout.str()
