@@ -77,7 +77,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     if config.stash.get(collection.NEEDS_INVENTORY, False) and collection.INVENTORY not in config.stash:
         path = _shown(config.stash[SETTINGS].inventory)
         flag = settings.flag(config, "inventory")
-        raise pytest.UsageError(f"{path}: inventory file not found (the checks need one: pass {flag}=PATH)")
+        raise pytest.UsageError(f"{path}: inventory file not found (the checks need one: pass {flag} PATH)")
     collection.modify_items(session, config, items)
 
 
