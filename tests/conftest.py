@@ -17,6 +17,23 @@ import pytest
 
 pytest_plugins = ["pytester"]
 
+
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    """The project's own test session is not an opscheck run, although the project's ini names an
+    inventory: it writes no report folder, so it registers no Allure listener of its own.
+
+    allure-commons keeps one process-wide hook registry and one class-level item store, so an
+    outer listener also receives the fixture events of every in-process (pytester) run. Since
+    pytest 9.1 every fixture carries a finalizer of pytest's own, which allure-pytest wraps
+    (allure-framework/allure-python#918), so each inner teardown was closed twice and the
+    second close raised KeyError in allure_commons/reporter.py.
+    """
+    config.option.no_reports = True
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "slow: builds a venv or installs packages (runs in CI, never skipped)")
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

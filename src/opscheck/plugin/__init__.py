@@ -27,6 +27,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     settings.add_options(parser)
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser):
+    # After every plugin and initial conftest has registered its options: see add_short_spellings.
+    result = yield
+    settings.add_short_spellings(early_config, parser)
+    return result
+
+
 def pytest_configure(config: pytest.Config) -> None:
     for _name, description in {**SCHEDULES, **SEVERITY_DESCRIPTIONS}.items():
         config.addinivalue_line("markers", description)
@@ -68,7 +76,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     if config.stash.get(collection.NEEDS_INVENTORY, False) and collection.INVENTORY not in config.stash:
         path = _shown(config.stash[SETTINGS].inventory)
-        raise pytest.UsageError(f"{path}: inventory file not found (the checks need one: pass --inventory PATH)")
+        flag = settings.flag(config, "inventory")
+        raise pytest.UsageError(f"{path}: inventory file not found (the checks need one: pass {flag} PATH)")
     collection.modify_items(session, config, items)
 
 
@@ -122,9 +131,7 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config):
 
 def is_check(item: pytest.Item) -> bool:
     """Checks are items fed by the inventory or marked with a schedule; anything else is a plain test."""
-    if collection.targets_of(item):
-        return True
-    return any(marker.name in SCHEDULES for marker in item.iter_markers())
+    return collection.is_check(item)
 
 
 def _shown(path):

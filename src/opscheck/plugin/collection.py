@@ -4,15 +4,23 @@ A check asks for a kind by naming it as a parameter (`def test_disk_usage(disk)`
 every target of that kind in the inventory becomes one item, with an id that
 reads like the runbook (`test_disk_usage[app-1:/var]`), the inventory's extra
 schedules as markers, and one effective severity.
+
+Only opscheck checks are touched, so other suites in the same environment run as
+if opscheck were not installed: a kind name is filled from the inventory only in
+a test whose module uses opscheck or that carries a schedule marker, and never
+when a fixture or a `parametrize` of that name already provides it (`port`,
+`file` and `memory` are common fixture names).
 """
 
 from __future__ import annotations
+
+from types import ModuleType
 
 import pytest
 
 from opscheck import registry
 from opscheck.measurement import Target
-from opscheck.verdict import DEFAULT_SEVERITY, SEVERITIES, Severity
+from opscheck.verdict import DEFAULT_SEVERITY, SCHEDULES, SEVERITIES, Severity
 
 INVENTORY = pytest.StashKey["object"]()
 EMPTY_CHECKS = pytest.StashKey[set]()
@@ -21,8 +29,8 @@ NEEDS_INVENTORY = pytest.StashKey[bool]()
 
 
 def generate_tests(metafunc: pytest.Metafunc) -> None:
-    kinds = [name for name in metafunc.fixturenames if name in registry.names()]
-    if not kinds:
+    kinds = [name for name in metafunc.fixturenames if name in registry.names() and not _provided(metafunc, name)]
+    if not kinds or not _is_opscheck_check(metafunc):
         return
     config = metafunc.config
     inventory = config.stash.get(INVENTORY, None)
@@ -38,14 +46,52 @@ def generate_tests(metafunc: pytest.Metafunc) -> None:
         )
 
 
+def _provided(metafunc: pytest.Metafunc, name: str) -> bool:
+    """A fixture or a parametrize marker of this name feeds the test: it is not ours to fill."""
+    # pytest has no public "is there a fixture named X here" for a Metafunc; _arg2fixturedefs is
+    # the mapping pytest builds for this very test (pytest-cases and others read it as well).
+    if name in getattr(metafunc, "_arg2fixturedefs", {}):
+        return True
+    for marker in metafunc.definition.iter_markers("parametrize"):
+        argnames = marker.args[0] if marker.args else marker.kwargs.get("argnames", ())
+        if isinstance(argnames, str):
+            argnames = [n.strip() for n in argnames.split(",")]
+        if name in argnames:
+            return True
+    return False
+
+
+def _is_opscheck_check(metafunc: pytest.Metafunc) -> bool:
+    """The test's module uses opscheck (judge, measure, …) or the test has a schedule marker."""
+    if any(m.name in SCHEDULES for m in metafunc.definition.iter_markers()):
+        return True
+    module = metafunc.module
+    return module is not None and any(_from_opscheck(value) for value in vars(module).values())
+
+
+def _from_opscheck(value: object) -> bool:
+    name = value.__name__ if isinstance(value, ModuleType) else getattr(value, "__module__", None)
+    return isinstance(name, str) and (name == "opscheck" or name.startswith("opscheck."))
+
+
+def is_check(item: pytest.Item) -> bool:
+    """Checks are items fed by the inventory or marked with a schedule; anything else is a plain test."""
+    if targets_of(item):
+        return True
+    return any(marker.name in SCHEDULES for marker in item.iter_markers())
+
+
 def modify_items(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Drop checks with nothing to check, settle severities, select by --severity."""
+    """Drop checks with nothing to check, settle severities, select by --severity; plain tests untouched."""
     empty = config.stash.get(EMPTY_CHECKS, set())
     keep, dropped = [], []
     minimum = Severity(config.getoption("severity")).rank if config.getoption("severity") else None
     for item in items:
         if (str(item.path), getattr(item, "originalname", item.name)) in empty and not targets_of(item):
             dropped.append(item)
+            continue
+        if not is_check(item):
+            keep.append(item)
             continue
         severity = effective_severity(item)
         item.stash[SEVERITY] = severity

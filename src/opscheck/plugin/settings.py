@@ -47,23 +47,65 @@ class Settings:
     keep_days: float | None = None
 
 
+# Every option, as (name, argparse attributes); dest = name with "_" for "-". Each is registered as
+# `--opscheck-NAME`, and as `--NAME` too where no other plugin has taken it (pytest-ansible owns
+# `--inventory`): two plugins registering one flag stop pytest before it starts.
+OPTIONS = (
+    ("inventory", {"metavar": "PATH"}),
+    ("reports-dir", {"metavar": "DIR"}),
+    ("fail-on", {"choices": ("crit", "warn"), "default": "crit"}),
+    ("severity", {"choices": SEVERITIES}),
+    ("concurrency", {"metavar": "N"}),
+    ("suite", {"metavar": "NAME"}),
+    ("no-reports", {"action": "store_true"}),
+    ("waivers", {"metavar": "PATH"}),
+    ("keep-runs", {"metavar": "N"}),
+    ("keep-days", {"metavar": "DAYS"}),
+    ("deadline", {"metavar": "DURATION"}),
+)
+GROUP = "opscheck"
+SHORT = pytest.StashKey[frozenset]()
+
+
 def add_options(parser: pytest.Parser) -> None:
-    group = parser.getgroup("opscheck", "operational checks")
-    group.addoption("--inventory", metavar="PATH", help=HELP["inventory"])
-    group.addoption("--reports-dir", metavar="DIR", help=HELP["reports_dir"])
-    group.addoption("--fail-on", choices=("crit", "warn"), default="crit", help=HELP["fail_on"])
-    group.addoption("--severity", choices=SEVERITIES, help=HELP["severity"])
-    group.addoption("--concurrency", metavar="N", help=HELP["concurrency"])
-    group.addoption("--suite", metavar="NAME", help=HELP["suite"])
-    group.addoption("--no-reports", action="store_true", help=HELP["no_reports"])
-    group.addoption("--waivers", metavar="PATH", help=HELP["waivers"])
-    group.addoption("--keep-runs", metavar="N", help=HELP["keep_runs"])
-    group.addoption("--keep-days", metavar="DAYS", help=HELP["keep_days"])
-    group.addoption("--deadline", metavar="DURATION", help=HELP["deadline"])
+    group = parser.getgroup(GROUP, "operational checks")
+    for name, attrs in OPTIONS:
+        dest = name.replace("-", "_")
+        group.addoption(f"--opscheck-{name}", dest=dest, help=HELP[dest], **attrs)
     parser.addini("opscheck_inventory", HELP["inventory"])
     parser.addini("opscheck_reports_dir", HELP["reports_dir"])
     parser.addini("opscheck_concurrency", HELP["concurrency"])
     parser.addini("opscheck_waivers", HELP["waivers"])
+
+
+def add_short_spellings(config: pytest.Config, parser: pytest.Parser) -> None:
+    """Add `--NAME` for every option no other plugin or initial conftest registered.
+
+    Called once every plugin and initial conftest has added its options, before the final
+    parse of the command line: plugins load in entry-point order, so a check made in
+    pytest_addoption would miss a plugin loaded after opscheck.
+    """
+    taken = {flag for options in _registered(parser) for option in options for flag in option.names()}
+    short = frozenset(name for name, _ in OPTIONS if f"--{name}" not in taken)
+    group = parser.getgroup(GROUP)
+    for name, attrs in OPTIONS:
+        if name in short:
+            dest = name.replace("-", "_")
+            group.addoption(f"--{name}", dest=dest, help=f"same as --opscheck-{name}", **attrs)
+    config.stash[SHORT] = short
+
+
+def flag(config: pytest.Config, name: str) -> str:
+    """The spelling of an option that reaches opscheck in this run: `--inventory` unless taken."""
+    return f"--{name}" if name in config.stash.get(SHORT, frozenset()) else f"--opscheck-{name}"
+
+
+def _registered(parser: pytest.Parser):
+    # pytest offers no public list of registered options; these are the anonymous group's and the
+    # named groups' option lists, which pytest itself checks for duplicates within a group.
+    yield parser._anonymous.options
+    for group in parser._groups:
+        yield group.options
 
 
 def resolve(config: pytest.Config) -> Settings:
@@ -161,9 +203,10 @@ def _check_rootdir(config: pytest.Config) -> None:
     inipath = Path(config.inipath).resolve() if config.inipath else None
     if inipath is not None and (inipath.parent == invocation or inipath.parent in invocation.parents):
         return
-    for flag, value in zip(args, args[1:], strict=False):
-        if flag in ("--inventory", "--reports-dir"):
+    ours = {flag(config, "inventory"), flag(config, "reports-dir"), "--opscheck-inventory", "--opscheck-reports-dir"}
+    for given, value in zip(args, args[1:], strict=False):
+        if given in ours:
             raise pytest.UsageError(
-                f"{flag} {value}: pytest took this path for a test path while finding the rootdir "
-                f"(it became {config.rootpath}); write {flag}={value} or use the environment variable instead"
+                f"{given} {value}: pytest took this path for a test path while finding the rootdir "
+                f"(it became {config.rootpath}); write {given}={value} or use the environment variable instead"
             )
