@@ -243,11 +243,11 @@ def test_html_report_in_headless_chromium(run_folder, tmp_path):
     assert '<h1 id="title">opscheck daily on staging, ' in dom
     counts = dict((v, int(n)) for n, v in re.findall(r'data-verdict="[A-Z]+"[^>]*>(\d+) ([A-Z]+)</span>', dom))
     assert counts == COUNTS
-    states = re.findall(r'<td class="col-state"[^>]*>([A-Z]+)</td>', dom)
+    states = re.findall(r'<td class="c-state"><span class="badge" data-verdict="([A-Z]+)"', dom)
     assert sorted(states) == sorted(EXPECTED.values())
-    # A failing row, rendered by the report's own script, with its inline evidence (not a data: link).
-    row = next(chunk for chunk in dom.split('<tbody class="results-table-row')[1:] if "test_verdicts.py::test_crit<" in chunk)
-    assert '<td class="col-result">Failed</td>' in row and "col-state" in row and ">95.5%<" in row
+    # A failing row with its evidence inline (not a data: link), masked.
+    row = next(chunk for chunk in dom.split('<tbody class="check"')[1:] if "test_verdicts.py::test_crit<" in chunk)
+    assert 'data-verdict="CRIT"' in row and ">95.5%<" in row and ">at most 80%; crit over 90%<" in row
     assert "dsn postgresql://app:***@db/x" in row and "data:" not in row
     assert "Inventory sha256" in dom
 
