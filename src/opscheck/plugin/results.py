@@ -169,11 +169,30 @@ class ResultsListener:
 
 
 def _plugins(config: pytest.Config) -> dict[str, str]:
-    """The distributions whose pytest plugins took part in the run, with their versions."""
+    """The distributions whose pytest plugins took part in the run, with their versions.
+
+    Autoloaded plugins come with their distribution; those loaded with `-p module` (as
+    `opscheck run` loads them) are traced back to theirs through the module's package."""
+    import types
+    from importlib import metadata
+
     plugins = {}
     for _plugin, dist in config.pluginmanager.list_plugin_distinfo():
-        name = getattr(dist, "project_name", None) or dist.metadata["name"]
-        plugins[name] = dist.version
+        plugins[getattr(dist, "project_name", None) or dist.metadata["name"]] = dist.version
+    owners = None
+    for plugin in config.pluginmanager.get_plugins():
+        module = plugin.__name__ if isinstance(plugin, types.ModuleType) else type(plugin).__module__
+        top = (module or "").split(".", 1)[0]
+        if top in ("", "_pytest", "pytest", "__main__", "conftest", "builtins"):
+            continue
+        if owners is None:
+            owners = metadata.packages_distributions()
+        for name in owners.get(top, ()):
+            if name not in plugins:
+                try:
+                    plugins[name] = metadata.version(name)
+                except metadata.PackageNotFoundError:
+                    continue
     return plugins
 
 
