@@ -254,3 +254,19 @@ def test_evidence_reads_as_text():
     assert "<th>disk_free_limit</th><td>909.5 TiB" in html and "1d 2h <span class='raw'>(93,784 s)" in html
     assert "<pre class='lines'>a\nb</pre>" in html
     assert "<table class='rows'><thead><tr><th>a</th><th>b</th></tr></thead>" in html
+
+
+def test_control_metadata_reaches_results_junit_and_allure(reports):
+    import xml.etree.ElementTree as ET
+
+    folder = (reports / "latest").resolve()
+    disk = next(c for c in json.loads((folder / "results.json").read_text())["checks"] if "test_disk_usage" in c["id"])
+    assert (disk["title"], disk["tags"]) == ("Root file system has room", {"cis": "1.1.2", "soc2": "CC7.2"})
+    assert disk["description"].startswith("Logs and spool must be able to grow")
+    case = next(c for c in ET.parse(folder / "junit.xml").getroot().iter("testcase") if "test_disk_usage" in c.get("name"))
+    properties = {p.get("name"): p.get("value") for p in case.iter("property")}
+    assert properties["title"] == "Root file system has room" and properties["tag.cis"] == "1.1.2"
+    results = [json.loads(p.read_text()) for p in (folder / "allure-results").glob("*-result.json")]
+    allure = next(r for r in results if "test_disk_usage" in r.get("fullName", "") + r.get("name", ""))
+    assert {"name": "tag", "value": "soc2:CC7.2"} in allure["labels"]
+    assert "Control: Root file system has room: Logs and spool" in allure["description"]
