@@ -17,6 +17,19 @@ import pytest
 
 pytest_plugins = ["pytester"]
 
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """The project's own test session writes no report folder.
+
+    The default inventory exists here, so opscheck would switch allure-pytest on for the
+    outer session too; allure keeps its open fixtures in class-level, per-thread state
+    shared by every reporter in the process, and the in-process pytester runs of the
+    suite then fail at fixture teardown (KeyError in allure_commons.reporter). A conftest is
+    registered after opscheck's plugin, so this tryfirst hook runs before opscheck's.
+    """
+    config.option.no_reports = True
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from opscheck.units import format_duration
+from opscheck.units import format_duration, singular
 
 # Worst first: the order of the headline, the table and the cron mail.
 VERDICT_ORDER = ("CRIT", "UNKNOWN", "WARN", "WAIVED", "OK")
@@ -69,15 +69,6 @@ def quantity(value, unit: str = "") -> str:
     if not unit:
         return _trim(value)
     return f"{_trim(value)} {singular(unit) if value == 1 else unit}"
-
-
-def singular(unit: str) -> str:
-    """`backups` -> `backup` for a count of one; symbols (`ms`, `days`→`day`) stay readable."""
-    if unit.endswith("ies") and len(unit) > 4:
-        return unit[:-3] + "y"
-    if unit.endswith("s") and len(unit) > 2 and not unit.endswith("ss"):
-        return unit[:-1]
-    return unit
 
 
 def threshold_words(warn, crit, direction: str | None, unit: str = "") -> str:
