@@ -43,7 +43,7 @@ COLOURS = {
 
 
 def write(run: Run, folder: Path) -> Path:
-    past, _ = check_history(folder.parent, run.suite, exclude=folder, limit=HISTORY_RUNS)
+    past = check_history(folder.parent, run.suite, exclude=folder, limit=HISTORY_RUNS)
     path = folder / FILENAME
     write_atomic(path, render(run, past).encode("utf-8"), durable=False)
     return path
