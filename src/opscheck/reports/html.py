@@ -179,9 +179,13 @@ def _detail(check: dict) -> str:
     if rows:
         lines.append(f"<table class='kv facts'>{rows}</table>")
     evidence = evidence_html.render(check.get("evidence"))
+    if verdict == "OK":
+        # An OK row costs one line until someone asks: summary, facts and evidence fold together.
+        body = "".join(lines[1:]) + (f"<div class='evidence'>{evidence}</div>" if evidence else "")
+        head = lines[0].replace('<p class="summary">', "").replace("</p>", "")
+        return f"<details class='ok'><summary class='summary'>{head}</summary>{body}</details>" if body else lines[0]
     if evidence:
-        open_ = " open" if verdict != "OK" else ""
-        lines.append(f"<details class='evidence'{open_}><summary>Evidence</summary>{evidence}</details>")
+        lines.append(f"<details class='evidence' open><summary>Evidence</summary>{evidence}</details>")
     return "".join(lines)
 
 
@@ -282,7 +286,8 @@ table.kv td{padding:1px 0;overflow-wrap:anywhere}
 table.rows{max-width:100%}table.rows th,table.rows td{border:1px solid #ddd;padding:2px 5px;text-align:left;vertical-align:top;overflow-wrap:anywhere}
 pre.lines{white-space:pre-wrap;overflow-wrap:anywhere;margin:2px 0;font-size:12px;background:#f4f4f4;padding:4px;max-height:30em;overflow-y:auto}
 .raw,.empty,.more{color:#777;font-size:12px}
-details.evidence summary{cursor:pointer;color:#444}
+details.evidence summary,details.ok summary{cursor:pointer;color:#444}
+details.ok summary.summary{margin:2px 0}
 ol.items{margin:0;padding-left:20px}
 #environment table th{white-space:nowrap}#environment td{overflow-wrap:anywhere}
 """
