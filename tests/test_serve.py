@@ -206,6 +206,6 @@ def test_root_is_the_index_of_sealed_runs(served):
     assert status == 200 and headers["Content-Type"].startswith("text/html")
     rows = [line for line in body.split("<tr ")[1:]]
     assert [r.split('data-suite="')[1].split('"')[0] for r in rows] == ["smoke", "daily"]  # newest first
-    assert 'href="/reports/20261101T070000Z-smoke/report.html"' in body
+    assert 'href="/reports/20261101T070000Z-smoke/report.html"' in body and 'href="/healthz"' in body
     assert "sealed, first of the chain" in body and "20261102T060000Z-daily" not in body
     assert "<svg" in body and "http" not in body.split("<svg", 1)[1].split("</svg>")[0].replace("http://www.w3.org/2000/svg", "")

@@ -51,7 +51,7 @@ def render(reports_dir: Path, base: str = "") -> str:
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>opscheck runs</title><style>{CSS}</style></head><body>
-<h1>opscheck runs</h1>
+<h1>opscheck runs</h1>{'<nav><a href="/healthz">healthz</a> · <a href="/metrics">metrics</a> · <a href="/reports/">reports/</a></nav>' if base else ''}
 <p class="note">{len(runs)} sealed runs of {len(suites)} suites in {escape(str(reports_dir.name))}/. Verify every file of every run with <code>opscheck verify {escape(str(reports_dir.name))}/</code>.</p>
 <section id="trends"><h2>Trend per suite</h2><p class="legend">{legend}</p>{trends}</section>
 <h2>Runs, newest first</h2>{empty}
