@@ -56,12 +56,21 @@ def test_run_nagios_prints_one_line_and_exits_like_a_plugin(suite, values, state
     rs.set_values(**values)
     proc = rs.run("daily", "--nagios")
     assert proc.returncode == code, proc.stdout + proc.stderr
-    assert proc.stdout.count("\n") == 1 and proc.stderr == ""
-    match = LINE.match(proc.stdout.rstrip("\n"))
+    assert proc.stderr == ""
+    first, *rest = proc.stdout.rstrip("\n").split("\n")
+    match = LINE.match(first)
     assert match, proc.stdout
     assert match["state"] == state
     assert tuple(int(match[k]) for k in ("ok", "warn", "crit", "unknown")) == counts
     assert len(rs.results()["checks"]) == sum(counts)
+    # Long output: the non-OK checks, worst first; then one perfdata entry per measured check.
+    long_output = [line for line in rest if not line.startswith(("| '", "'"))]
+    expected = [v for v in ("CRIT", "UNKNOWN", "WARN") for _ in range({"CRIT": counts[2], "UNKNOWN": counts[3], "WARN": counts[1]}[v])]
+    assert [line.split()[0] for line in long_output] == expected
+    perf = [line.removeprefix("| ") for line in rest if line.startswith(("| '", "'"))]
+    assert rest[len(long_output)].startswith("| '")
+    measured = {k: v for k, v in values.items() if v != "unknown"}
+    assert perf == [f"'test_value[{k}]'={v}%;50;90;0;100" for k, v in sorted(measured.items())]
 
 
 def test_run_nagios_usage_errors_and_lock_are_unknown(suite):
@@ -75,3 +84,43 @@ def test_run_nagios_usage_errors_and_lock_are_unknown(suite):
         proc = rs.run("daily", "--nagios")
     assert proc.returncode == 3
     assert proc.stdout.startswith("OPSCHECK UNKNOWN - another opscheck run holds the lock ")
+
+
+def test_perfdata_in_the_plugin_format():
+    from opscheck.runner.outcome import perfdata
+
+    base = {"id": "checks/test_tls.py::test_tls_days_left[example.com:443]", "verdict": "WARN"}
+    assert perfdata({**base, "value": 20, "unit": "days", "warn": 30, "crit": 7, "direction": "below"}) == "'test_tls_days_left[example.com:443]'=20;30:;7:"
+    assert perfdata({**base, "value": 0.0321, "unit": "s", "warn": 0.2, "crit": 1, "direction": "above"}) == "'test_tls_days_left[example.com:443]'=0.0321s;0.2;1"
+    assert perfdata({**base, "id": "c::it's=odd", "value": 5, "unit": "B"}) == "'it_s_odd'=5B"
+    assert perfdata({**base, "value": None}) is None and perfdata({**base, "value": "text"}) is None
+
+
+def test_status_reports_the_latest_sealed_run_without_running(suite):
+    import subprocess
+    import sys
+
+    from runner_support import CLI
+
+    rs = RunnerSuite(suite)
+    rs.set_values(a=10, b=95)
+    assert rs.run("daily").returncode == 1
+
+    def status(*args):
+        return subprocess.run([sys.executable, "-c", CLI, "status", "daily", f"--reports-dir={rs.reports}", *args], capture_output=True, text=True, timeout=60)
+
+    before = sorted(p.name for p in rs.reports.iterdir())
+    done = status("--nagios")
+    assert done.returncode == 2, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("OPSCHECK CRITICAL - 1 crit, 1 ok | ok=1 warn=0 crit=1 unknown=0 duration=")
+    assert lines[1].startswith("CRIT [medium] test_value[b]: b 95%")
+    assert lines[2:] == ["| 'test_value[a]'=10%;50;90;0;100", "'test_value[b]'=95%;50;90;0;100"]
+    assert sorted(p.name for p in rs.reports.iterdir()) == before  # nothing ran
+    import time
+
+    time.sleep(1.2)
+    stale = status("--nagios", "--max-age", "1s")
+    assert stale.returncode == 3 and stale.stdout.startswith("OPSCHECK UNKNOWN - stale: the latest daily run ")
+    other = subprocess.run([sys.executable, "-c", CLI, "status", "weekly", "--nagios", f"--reports-dir={rs.reports}"], capture_output=True, text=True, timeout=60)
+    assert other.returncode == 3 and other.stdout.startswith("OPSCHECK UNKNOWN - no sealed run of suite weekly")

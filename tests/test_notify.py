@@ -331,3 +331,68 @@ def test_smtp_wrong_password_is_a_failed_delivery_with_the_reason(smtp, monkeypa
     assert "not-the-password-4e1" not in delivery.line()
     assert smtp.mailbox.messages == []
     assert delivery.line().startswith("email:ops: FAILED after 2 attempts (SMTPAuthenticationError")
+
+
+def test_alertmanager_gets_one_alert_per_non_ok_check_and_a_resolve(suite, hook):
+    """A real HTTP server stands in for Alertmanager and records what `opscheck run` posts."""
+    rs = RunnerSuite(suite)
+    port = hook.server_address[1]
+    rs.write_inventory(f"""\
+        environment: test
+        notify:
+          report_url: https://ops.example.com/reports
+          alertmanager:
+            - {{name: am, url: "http://127.0.0.1:{port}", valid_for: 2h}}
+        """)
+    rs.set_values(a=95, b=60, c=10)
+    proc = rs.run("daily")
+    assert proc.returncode == exitcodes.CRIT, proc.stdout + proc.stderr
+    assert "notify alertmanager:am: sent (HTTP 200, 2 firing, 0 resolved)" in proc.stdout
+    [(path, headers, alerts)] = hook.received
+    assert path == "/api/v2/alerts" and headers["Content-Type"] == "application/json"
+    by_check = {a["labels"]["check_id"].split("::")[1]: a for a in alerts}
+    assert sorted(by_check) == ["test_value[a]", "test_value[b]"]
+    a = by_check["test_value[a]"]
+    assert a["labels"] == {"alertname": "OpscheckCheck", "suite": "daily", "environment": "test", "check": "value",
+                           "severity": "medium", "check_id": a["labels"]["check_id"]}
+    assert a["annotations"]["verdict"] == "CRIT" and a["annotations"]["summary"] == "CRIT: a 95% (warn 50, crit 90)"
+    assert a["annotations"]["report"].startswith("https://ops.example.com/reports/") and a["generatorURL"] == a["annotations"]["report"]
+    starts = datetime.datetime.fromisoformat(a["startsAt"].replace("Z", "+00:00"))
+    ends = datetime.datetime.fromisoformat(a["endsAt"].replace("Z", "+00:00"))
+    assert abs((ends - starts).total_seconds() - 7200) < 5
+    assert by_check["test_value[b]"]["annotations"]["verdict"] == "WARN"
+
+    # b recovers, a stays CRIT: a is renewed, b resolved (endsAt now), c (always OK) never sent.
+    hook.received.clear()
+    rs.set_values(a=95, b=10, c=10)
+    proc = rs.run("daily")
+    assert "notify alertmanager:am: sent (HTTP 200, 1 firing, 1 resolved)" in proc.stdout
+    [(_, _, alerts)] = hook.received
+    by_check = {a["labels"]["check_id"].split("::")[1]: a for a in alerts}
+    assert sorted(by_check) == ["test_value[a]", "test_value[b]"]
+    resolved = by_check["test_value[b]"]
+    assert resolved["annotations"]["verdict"] == "OK" and "startsAt" not in resolved
+    ends = datetime.datetime.fromisoformat(resolved["endsAt"].replace("Z", "+00:00"))
+    assert ends <= datetime.datetime.now(datetime.timezone.utc)
+
+    # All OK: only the resolve of a; then nothing at all.
+    hook.received.clear()
+    rs.set_values(a=10, b=10, c=10)
+    rs.run("daily")
+    [(_, _, alerts)] = hook.received
+    assert [(x["labels"]["check_id"].split("::")[1], x["annotations"]["verdict"]) for x in alerts] == [("test_value[a]", "OK")]
+    hook.received.clear()
+    rs.run("daily")
+    assert hook.received == []
+
+
+def test_alert_carries_the_runbook_and_control_title():
+    from opscheck.notify.alertmanager import build
+
+    results = {"run": {"environment": "prod"}, "checks": [
+        {"id": "checks/test_tls.py::test_tls_days_left[example.com:443]", "check": "tls days left", "target": "example.com:443",
+         "verdict": "WARN", "severity": "high", "summary": "20 days left", "runbook": "https://wiki/tls", "title": "Public TLS"}]}
+    [alert] = build(results, {}, "daily", "/srv/reports/x/report.html", 3600).alerts
+    assert alert["labels"]["target"] == "example.com:443" and alert["labels"]["severity"] == "high"
+    assert alert["annotations"]["runbook_url"] == "https://wiki/tls" and alert["annotations"]["description"] == "Public TLS"
+    assert "generatorURL" not in alert

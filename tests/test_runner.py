@@ -113,6 +113,8 @@ def test_deadline_cuts_a_hung_check_and_marks_the_rest_unknown(rs):
     folder = rs.reports / "latest"
     expected = {"results.json", "report.html", "junit.xml", "metrics.prom", "manifest.json", "allure-results"}
     assert {p.name for p in folder.iterdir()} >= expected
+    # Plugins loaded with -p (autoload off) are still named, with their versions, for a reader to reproduce the run.
+    assert {"opscheck", "pytest-timeout", "pytest-xdist", "allure-pytest"} <= set(results["run"]["plugins"])
 
 
 def test_per_check_timeout_makes_a_hung_check_unknown(rs):

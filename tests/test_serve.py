@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from runner_support import CLI, RunnerSuite
 
+from opscheck.reports.manifest import seal
 from opscheck.serve.server import ServeSettings, make_server
 
 
@@ -105,6 +106,12 @@ def reports(tmp_path) -> Path:
         checks = [{"id": f"checks/test_x.py::test_{v.lower()}{i}", "verdict": v} for v, n in counts.items() for i in range(n)]
         run = {"id": name, "suite": name.split("-", 1)[1], "finished": finished}
         (folder / "results.json").write_text(json.dumps({"run": run, "checks": checks}))
+    for name in ("20261101T060000Z-daily", "20261101T070000Z-smoke"):
+        document = {"format": "opscheck-manifest/1", "run": {"id": name}, "previous": None, "files": {}}
+        document["seal"] = seal(document)
+        (root / name / "manifest.json").write_text(json.dumps(document))
+    (root / "20261102T060000Z-daily").mkdir()  # a run still being written: no manifest yet
+    (root / "README.md").write_text("output only\n")
     (root / "20261101T060000Z-daily" / "metrics.prom").write_text("opscheck_checks{verdict=\"OK\"} 2\n")
     (root / "latest").symlink_to("20261101T070000Z-smoke")
     (root / ".state").mkdir()
@@ -138,6 +145,7 @@ def test_reports_are_served_read_only_without_traversal(served, reports):
     assert status == 200 and json.loads(body)["run"]["suite"] == "daily"
     status, body, _ = _get(port, "/reports/")
     assert status == 200 and 'href="20261101T060000Z-daily/"' in body and ".state" not in body
+    assert "README.md" not in body and "20261102T060000Z-daily" not in body and 'href="latest/"' in body
     status, _, headers = _get(port, "/reports/latest")
     assert status == 301 and headers["Location"] == "/reports/latest/"
     for path in (
@@ -190,3 +198,14 @@ def test_serve_refuses_a_literal_password():
     assert proc.returncode == 3
     assert "--auth-password: secrets do not belong in the inventory" in proc.stderr or "use env:NAME" in proc.stderr
     assert "hunter2" not in proc.stderr
+
+
+def test_root_is_the_index_of_sealed_runs(served):
+    port = served(max_age_s=1e9)
+    status, body, headers = _get(port, "/")
+    assert status == 200 and headers["Content-Type"].startswith("text/html")
+    rows = [line for line in body.split("<tr ")[1:]]
+    assert [r.split('data-suite="')[1].split('"')[0] for r in rows] == ["smoke", "daily"]  # newest first
+    assert 'href="/reports/20261101T070000Z-smoke/report.html"' in body and 'href="/healthz"' in body
+    assert "sealed, first of the chain" in body and "20261102T060000Z-daily" not in body
+    assert "<svg" in body and "http" not in body.split("<svg", 1)[1].split("</svg>")[0].replace("http://www.w3.org/2000/svg", "")

@@ -85,7 +85,7 @@ def test_active_waivers_show_waived_and_pass_the_run(waived_suite):
     assert cases["test_full"].find("skipped").get("message").startswith("WAIVED: CRIT waived (archive volume")
     assert {p.get("name"): p.get("value") for p in cases["test_full"].iter("property")}["verdict"] == "WAIVED"
     prom = (folder / "metrics.prom").read_text()
-    assert 'id="checks/test_space.py::test_full",check="",target="",severity="medium",verdict="WAIVED"} 4' in prom
+    assert 'id="checks/test_space.py::test_full",check="",target="",severity="medium"} 4' in prom
 
 
 def test_expired_waiver_no_longer_applies_and_says_so(waived_suite):

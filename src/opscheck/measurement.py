@@ -39,6 +39,10 @@ class Target:
     timeout: float = 10.0
     retries: int = 1
     params: dict[str, Any] = field(default_factory=dict)
+    # Control metadata for auditors (as InSpec controls have), shown in every report.
+    title: str | None = None
+    description: str | None = None
+    tags: tuple[tuple[str, str], ...] = ()
 
     def __repr__(self) -> str:
         return f"<Target {self.kind} {self.id}>"

@@ -46,5 +46,9 @@ class Result:
                 "evidence": evidence,
                 "schedules": list(target.schedules) if target else [],
                 "runbook": target.runbook if target else None,
+                "duration_s": round(m.duration_s, 4) if m.duration_s else None,
+                "title": target.title if target else None,
+                "description": target.description if target else None,
+                "tags": dict(target.tags) if target else {},
             }
         )

@@ -37,6 +37,9 @@ def make_target(
         timeout=inventory.timeout_for(item),
         retries=retries,
         params=params,
+        title=getattr(item, "title", None),
+        description=getattr(item, "description", None),
+        tags=tuple((getattr(item, "tags", None) or {}).items()),
     )
 
 

@@ -115,8 +115,19 @@ def format_value(value: object, unit: str = "") -> str:
             return format_size(value)
         if unit == "%":
             return f"{_trim(value)}%"
-        return f"{_trim(value)} {unit}" if unit else _trim(value)
+        if not unit:
+            return _trim(value)
+        return f"{_trim(value)} {singular(unit) if value == 1 else unit}"
     return f"{value} {unit}" if unit else str(value)
+
+
+def singular(unit: str) -> str:
+    """`1 backup`, not `1 backups`: count units are plural words; symbols stay as they are."""
+    if unit.endswith("ies") and len(unit) > 4:
+        return unit[:-3] + "y"
+    if unit.endswith("s") and len(unit) > 2 and not unit.endswith("ss"):
+        return unit[:-1]
+    return unit
 
 
 def _trim(number: float) -> str:

@@ -46,7 +46,7 @@ def add_parser(sub) -> None:
     p.add_argument("--timeout", metavar="DURATION", default=DEFAULT_CHECK_TIMEOUT, help=f"per-check limit, setup included (pytest-timeout, signal method; default {DEFAULT_CHECK_TIMEOUT}; 0: none)")
     p.add_argument("-n", "--workers", metavar="N", help="pytest-xdist workers: a number or auto; checks of one host stay on one worker")
     p.add_argument("--lock", metavar="PATH", help=f"lock file (default <reports dir>/{LOCK_NAME})")
-    p.add_argument("--nagios", action="store_true", help="print one Nagios plugin line and exit 0/1/2/3 (OK/WARNING/CRITICAL/UNKNOWN)")
+    p.add_argument("--nagios", action="store_true", help="print the Nagios plugin output (one line, the non-OK checks, per-check perfdata) and exit 0/1/2/3 (OK/WARNING/CRITICAL/UNKNOWN)")
     p.add_argument("--no-notify", action="store_true", help="send no notifications (the state file is still updated)")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing when the run exits 0 (cron mails only problems)")
     p.add_argument("-v", "--verbose", action="store_true", help="show pytest's own output as it runs")
@@ -172,8 +172,8 @@ class _Runner:
             notified = Notified()
             notes.append(f"state file or notifications failed: {type(exc).__name__}: {exc}")
         if args.nagios:
-            line, nagios_code = outcome.nagios_line(results)
-            print(line)
+            text, nagios_code = outcome.nagios_output(results)
+            print(redact(text))
             return nagios_code
         failed_delivery = any(not d.ok for d in notified.deliveries)
         if args.quiet and code == exitcodes.OK and not failed_delivery and not notes:

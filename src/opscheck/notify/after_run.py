@@ -8,7 +8,7 @@ from pathlib import Path
 
 from opscheck.notify.changes import Change, compare
 from opscheck.notify.message import Notice
-from opscheck.notify.send import Delivery, channels, send_all
+from opscheck.notify.send import Delivery, channels, deliver_all
 from opscheck.reports.run import utcnow
 from opscheck.runner import state
 
@@ -31,6 +31,7 @@ def after_run(config, results: dict, reports_dir: Path, suite: str, run_state: s
     changes, checks = compare(previous.get("checks", {}), results, remind_every)
     outcome = Notified(changes=changes)
     run = results.get("run", {})
+    work = []
     if config is not None and changes and channels(config):
         notice = Notice(
             suite=suite,
@@ -41,7 +42,17 @@ def after_run(config, results: dict, reports_dir: Path, suite: str, run_state: s
             report=report,
             changes=tuple(changes),
         )
-        outcome.deliveries = send_all(config, notice)
+        work += [(label, sender, channel, notice) for label, sender, channel in channels(config)]
+    if config is not None and config.alertmanager:
+        # State, not changes: every run renews what fires and resolves what recovered.
+        from opscheck.notify import alertmanager
+
+        for i, channel in enumerate(config.alertmanager):
+            batch = alertmanager.build(results, previous.get("checks", {}), suite, report, channel.valid_for)
+            if batch.alerts:
+                work.append((f"alertmanager:{channel.name or i + 1}", alertmanager, channel, batch))
+    if work:
+        outcome.deliveries = deliver_all(config, work)
     record = {
         "run": run.get("id"),
         "at": utcnow().isoformat(timespec="seconds"),

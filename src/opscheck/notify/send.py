@@ -48,8 +48,13 @@ def channels(config) -> list[tuple[str, object, object]]:
 
 
 def send_all(config, notice: Notice) -> list[Delivery]:
+    return deliver_all(config, [(label, sender, channel, notice) for label, sender, channel in channels(config)])
+
+
+def deliver_all(config, work: list[tuple[str, object, object, object]]) -> list[Delivery]:
+    """(label, sender module, channel config, payload) each on its own thread, within one budget."""
     jobs = []
-    for label, sender, channel in channels(config):
+    for label, sender, channel, notice in work:
         delivery = Delivery(label)
         thread = threading.Thread(
             target=_deliver, args=(sender, channel, notice, config, delivery), name=f"opscheck-{label}", daemon=True
@@ -66,7 +71,7 @@ def send_all(config, notice: Notice) -> list[Delivery]:
     return [delivery for _, delivery in jobs]
 
 
-def _deliver(sender, channel, notice: Notice, config, delivery: Delivery) -> None:
+def _deliver(sender, channel, notice, config, delivery: Delivery) -> None:
     started = time.monotonic()
     for attempt in range(1, config.attempts + 1):
         delivery.attempts = attempt

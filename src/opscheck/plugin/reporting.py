@@ -1,7 +1,7 @@
 """Report-side hooks: decide the run folder, hand it to xdist workers, mask secrets early.
 
 The run folder is decided on the controller in a `tryfirst` `pytest_configure`,
-before pytest-html, junitxml and allure-pytest read their paths; each xdist
+before junitxml and allure-pytest read their paths; each xdist
 worker gets it through `workerinput` (allure-pytest writes from the workers).
 A check's failure text, captured output and exception message are redacted
 where the report is made, so no reporter (terminal, JUnit, HTML, Allure) sees
@@ -19,7 +19,6 @@ from opscheck.plugin import settings as opscheck_settings
 from opscheck.plugin import waivers
 from opscheck.plugin.results import (
     ALLURE,
-    HTML,
     JUNIT,
     RUN_FOLDER,
     WORKER_KEY,
@@ -46,25 +45,17 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     if not (resolved.inventory_explicit or resolved.inventory.exists()):
         # No inventory in play: an ordinary pytest run in an environment where opscheck is
-        # installed. It must not pay for (nor announce) HTML, JUnit and Allure reports.
+        # installed. It must not pay for (nor announce) JUnit and Allure reports.
         return
     reports_dir = resolved.reports_dir
     created = not reports_dir.exists()
     started = utcnow()
     run_folder = RunFolder(create_run_folder(reports_dir, started, resolved.suite), reports_dir, started, created)
     config.stash[RUN_FOLDER] = run_folder
-    if _unset(config, "htmlpath"):
-        config.option.htmlpath = str(run_folder.path / HTML)
-        config.option.self_contained_html = True
     if _unset(config, "xmlpath"):
         config.option.xmlpath = str(run_folder.path / JUNIT)
     if _unset(config, "allure_report_dir"):
         config.option.allure_report_dir = str(run_folder.path / ALLURE)
-    # Entry-point name when autoloaded, module name when loaded with `-p` (opscheck run).
-    if any(config.pluginmanager.hasplugin(name) for name in ("html", "pytest_html.plugin")):
-        from opscheck.reports.html import HtmlColumns
-
-        config.pluginmanager.register(HtmlColumns(config), "opscheck-html")
     config.add_cleanup(lambda: discard_unused(run_folder))
 
 

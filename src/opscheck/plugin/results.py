@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from opscheck.plugin import waivers
-from opscheck.reports import manifest, retention
+from opscheck.reports import index, manifest, retention
 from opscheck.reports.folder import point_latest
 from opscheck.reports.run import Run, utcnow
 
@@ -30,8 +30,8 @@ WRITERS = [
     "opscheck.reports.junit",
     "opscheck.reports.allure",
     "opscheck.reports.metrics_prom",
+    "opscheck.reports.html",
 ]
-HTML = "report.html"
 JUNIT = "junit.xml"
 ALLURE = "allure-results"
 WORKER_KEY = "opscheck_run_folder"
@@ -91,9 +91,6 @@ class ResultsListener:
             self.order[nodeid] = getattr(report, "item_index", len(self.order))
         if report.when != "teardown" or nodeid not in self.records:
             self.records[nodeid] = record
-            html = self.config.pluginmanager.get_plugin("opscheck-html")
-            if html is not None and report.when in ("setup", "call"):
-                html.add_evidence(report, record)
 
     @pytest.hookimpl(wrapper=True, trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int):
@@ -125,7 +122,8 @@ class ResultsListener:
         run.finished = utcnow()
         run.exit_status = exitstatus
         run.checks = [
-            {**self.records[nodeid], "duration_s": round(self.durations.get(nodeid, 0.0), 4)}
+            # The probe's own time when the check measured; pytest's setup+call+teardown otherwise.
+            {**self.records[nodeid], "duration_s": round(self.records[nodeid].get("duration_s") or self.durations.get(nodeid, 0.0), 4)}
             for nodeid in sorted(self.records, key=lambda n: self.order[n])
         ]
         waiver_set = self.config.stash.get(waivers.WAIVERS, None)
@@ -133,6 +131,7 @@ class ResultsListener:
             run.waivers_file = {"path": waiver_set.path, "sha256": waiver_set.sha256}
             run.waivers = waiver_set.status([c["id"] for c in run.checks], {c["id"]: c["verdict"] for c in run.checks})
         run.git_commit = _git_commit(Path(self.config.rootpath))
+        run.plugins = _plugins(self.config)
         self.folder = folder = run_folder.path
         run.id = folder.name
         run.previous = manifest.previous_run(run_folder.reports_dir, exclude=folder)
@@ -144,6 +143,10 @@ class ResultsListener:
         run.pruned = retention.prune(run_folder.reports_dir, folder, self.settings.keep_runs, self.settings.keep_days)
         self.manifest_sha256 = manifest.write(run, folder)
         point_latest(run_folder.reports_dir, folder)
+        try:
+            index.write(run_folder.reports_dir)
+        except Exception as exc:  # noqa: BLE001 - the run is sealed; a stale index must not hide that
+            self.errors.append(f"index.html: {type(exc).__name__}: {exc}")
 
     def pytest_terminal_summary(self, terminalreporter) -> None:
         if self.folder is None:
@@ -163,6 +166,34 @@ class ResultsListener:
             terminalreporter.write_line(f"pruned old run {pruned['run']}")
         for error in self.errors:
             terminalreporter.write_line(f"report writer failed: {error}", red=True)
+
+
+def _plugins(config: pytest.Config) -> dict[str, str]:
+    """The distributions whose pytest plugins took part in the run, with their versions.
+
+    Autoloaded plugins come with their distribution; those loaded with `-p module` (as
+    `opscheck run` loads them) are traced back to theirs through the module's package."""
+    import types
+    from importlib import metadata
+
+    plugins = {}
+    for _plugin, dist in config.pluginmanager.list_plugin_distinfo():
+        plugins[getattr(dist, "project_name", None) or dist.metadata["name"]] = dist.version
+    owners = None
+    for plugin in config.pluginmanager.get_plugins():
+        module = plugin.__name__ if isinstance(plugin, types.ModuleType) else type(plugin).__module__
+        top = (module or "").split(".", 1)[0]
+        if top in ("", "_pytest", "pytest", "__main__", "conftest", "builtins"):
+            continue
+        if owners is None:
+            owners = metadata.packages_distributions()
+        for name in owners.get(top, ()):
+            if name not in plugins:
+                try:
+                    plugins[name] = metadata.version(name)
+                except metadata.PackageNotFoundError:
+                    continue
+    return plugins
 
 
 def _git_commit(root: Path) -> str | None:

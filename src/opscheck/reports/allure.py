@@ -3,12 +3,14 @@
 allure-pytest writes one result per test from whichever process ran it (xdist
 workers included), tagged with the test id by the plugin. Once every worker has
 finished, this completes each check's result from its record: status from the
-verdict, severity (critical->blocker, high->critical, medium->normal,
-low->minor), labels (epic = environment, feature = area, story = check, parent
-suite = schedule, tags with the verdict), parameters with secrets masked, the
+verdict (WARN broken, UNKNOWN unknown: Allure's yellow and purple), severity
+(critical->blocker, high->critical, medium->normal, low->minor: the one
+mapping, the description does not repeat ours), labels (epic = environment,
+feature = area, story = check, parent suite = the run's suite, tags with the
+verdict and control tags), the probe's duration, a readable description, parameters with secrets masked, the
 runbook link and the evidence as an attachment; then it redacts every file and
 adds environment.properties, executor.json, categories.json and history/
-(carried from the previous run, so the Allure trend works).
+(carried from the previous run of the same suite, so each suite has its own trend).
 """
 
 from __future__ import annotations
@@ -20,20 +22,25 @@ from typing import Any
 
 from opscheck.redact import MASK, redact, redact_data
 from opscheck.reports.folder import write_atomic
+from opscheck.reports.history import sealed_runs
 from opscheck.reports.run import Run, check_name
+from opscheck.reports.words import record_threshold, record_value
 
 DIRNAME = "allure-results"
 SEVERITY = {"critical": "blocker", "high": "critical", "medium": "normal", "low": "minor"}
-STATUS = {"OK": "passed", "WARN": "passed", "CRIT": "failed", "UNKNOWN": "broken", "WAIVED": "skipped"}
+# Allure's own colours then match ours: passed green, broken yellow, failed red, unknown purple,
+# skipped grey. WARN is "broken" (it needs a look, it is not a pass) and UNKNOWN "unknown"
+# (nothing was measured); the categories below name them for what they are.
+STATUS = {"OK": "passed", "WARN": "broken", "CRIT": "failed", "UNKNOWN": "unknown", "WAIVED": "skipped"}
 REPLACED_LABELS = {"severity", "epic", "feature", "story", "parentSuite", "suite", "subSuite"}
 SECRET_WORDS = ("password", "passwd", "token", "secret", "dsn", "api_key", "apikey", "cookie", "authorization")
 CATEGORIES = [
-    {"name": "Timeouts", "matchedStatuses": ["failed", "broken"], "messageRegex": "(?si).*(timed out|timeout).*"},
-    {"name": "Connection refused", "matchedStatuses": ["failed", "broken"], "messageRegex": "(?si).*connection refused.*"},
+    {"name": "Timeouts", "matchedStatuses": ["failed", "unknown"], "messageRegex": "(?si).*(timed out|timeout).*"},
+    {"name": "Connection refused", "matchedStatuses": ["failed", "unknown"], "messageRegex": "(?si).*connection refused.*"},
     {"name": "CRIT: past the critical threshold or target down", "matchedStatuses": ["failed"], "messageRegex": "(?s)CRIT.*"},
-    {"name": "UNKNOWN: could not measure", "matchedStatuses": ["broken"], "messageRegex": "(?s)UNKNOWN.*"},
+    {"name": "UNKNOWN: could not measure", "matchedStatuses": ["unknown"], "messageRegex": "(?s)UNKNOWN.*"},
+    {"name": "WARN: past the warning threshold", "matchedStatuses": ["broken"], "messageRegex": "(?s)WARN.*"},
     {"name": "WAIVED: known problem with an approved waiver", "matchedStatuses": ["skipped"], "messageRegex": "(?s).*WAIVED.*"},
-    {"name": "WARN: past the warning threshold", "matchedStatuses": ["passed"], "messageRegex": "(?s)WARN.*"},
 ]
 HISTORY_FILES = ("history.json", "history-trend.json", "duration-trend.json", "categories-trend.json", "retry-trend.json")
 HISTORY_LIMIT = 50
@@ -82,10 +89,12 @@ def complete(document: dict, record: dict, run: Run, results: Path) -> None:
         {"name": "epic", "value": run.environment},
         {"name": "feature", "value": area},
         {"name": "story", "value": check},
-        {"name": "parentSuite", "value": ", ".join(record.get("schedules") or []) or run.suite},
+        # One suite per check: the suite this run ran (its schedules are tags).
+        {"name": "parentSuite", "value": run.suite},
         {"name": "suite", "value": area},
         {"name": "subSuite", "value": check},
         {"name": "tag", "value": verdict},
+        *({"name": "tag", "value": f"{k}:{v}" if v else k} for k, v in (record.get("tags") or {}).items()),
     ]
     document["labels"] = labels
     document["status"] = STATUS.get(verdict, "unknown")
@@ -97,6 +106,10 @@ def complete(document: dict, record: dict, run: Run, results: Path) -> None:
     if record.get("runbook"):
         document.setdefault("links", []).append({"type": "link", "name": "runbook", "url": record["runbook"]})
     document["description"] = _description(record)
+    document["descriptionHtml"] = _description_html(record)
+    if record.get("duration_s") is not None and document.get("start"):
+        # The probe's time, not the microseconds pytest spent judging its result.
+        document["stop"] = int(document["start"]) + int(round(float(record["duration_s"]) * 1000))
     attachments = document.setdefault("attachments", [])
     evidence = record.get("evidence")
     if evidence not in (None, "", [], {}):
@@ -120,15 +133,37 @@ def _parameters(parameters: list[dict], record: dict) -> list[dict]:
     return out
 
 
-def _description(record: dict) -> str:
-    lines = [f"**{record['verdict']}**: {record.get('summary')}", ""]
-    for key in ("value", "unit", "warn", "crit", "severity", "runbook"):
-        if record.get(key) not in (None, ""):
-            lines.append(f"- {key}: {record[key]}")
+def _facts(record: dict) -> list[tuple[str, str]]:
+    facts = []
+    if record.get("title"):
+        facts.append(("Control", record["title"] + (f": {record['description']}" if record.get("description") else "")))
+    value = record_value(record)
+    if value:
+        facts.append(("Value", value))
+    threshold = record_threshold(record)
+    if threshold:
+        facts.append(("Expected", threshold))
+    if record.get("target"):
+        facts.append(("Target", str(record["target"])))
+    if record.get("runbook"):
+        facts.append(("Runbook", str(record["runbook"])))
     waiver = record.get("waiver")
     if waiver:
-        lines.append(f"- waiver ({waiver.get('status')}): {waiver.get('justification')} (approved by {waiver.get('approver')}, expires {waiver.get('expires')})")
+        facts.append(("Waiver", f"{waiver.get('status')}: {waiver.get('justification')} (approved by {waiver.get('approver')}, expires {waiver.get('expires')})"))
+    return facts
+
+
+def _description(record: dict) -> str:
+    lines = [f"{record['verdict']}: {record.get('summary')}", ""]
+    lines += [f"{name}: {text}" for name, text in _facts(record)]
     return "\n".join(lines)
+
+
+def _description_html(record: dict) -> str:
+    from html import escape
+
+    rows = "".join(f"<tr><th align='left'>{escape(n)}</th><td>{escape(t)}</td></tr>" for n, t in _facts(record))
+    return f"<p><b>{escape(record['verdict'])}</b>: {escape(str(record.get('summary') or ''))}</p><table>{rows}</table>"
 
 
 def _attach(results: Path, name: str, body: str, mime: str, extension: str) -> dict:
@@ -158,10 +193,14 @@ def _properties_escape(value: str) -> str:
 
 
 def _write_history(run: Run, folder: Path, results: Path) -> int:
-    """history/ = the previous run's history plus the previous run itself; returns this run's build order."""
-    if not run.previous:
+    """history/ = the previous run's history plus the previous run itself; returns this run's build order.
+
+    The previous run of the same suite: a daily report's trend is the daily runs, not
+    whatever ran last (a smoke gate in between would make it zig-zag)."""
+    earlier = sealed_runs(folder.parent, run.suite, exclude=folder)
+    if not earlier:
         return 1
-    previous = folder.parent / run.previous["run"] / DIRNAME
+    previous = earlier[-1].folder / DIRNAME
     if not previous.is_dir():
         return 1
     old = {name: _load(previous / "history" / name, [] if name != "history.json" else {}) for name in HISTORY_FILES}
@@ -191,7 +230,7 @@ def _write_history(run: Run, folder: Path, results: Path) -> int:
         if (result.get("statusDetails") or {}).get("message"):
             item["statusDetails"] = result["statusDetails"]["message"]
         entry["items"] = [item, *entry["items"]][:HISTORY_LIMIT]
-    name = executor.get("buildName") or run.previous["run"]
+    name = executor.get("buildName") or earlier[-1].id
     trend = {"buildOrder": order, "reportName": name, "reportUrl": "", "data": statistic}
     out = results / "history"
     out.mkdir(exist_ok=True)

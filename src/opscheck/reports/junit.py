@@ -56,6 +56,10 @@ def _complete(case: ET.Element, record: dict) -> None:
         case.insert(0, properties)
     present = {p.get("name") for p in properties}
     extra = {"summary": record.get("summary"), "value": record.get("value"), "unit": record.get("unit"), "target": record.get("target")}
+    extra["title"] = record.get("title")
+    extra["description"] = record.get("description")
+    for tag, reference in (record.get("tags") or {}).items():
+        extra[f"tag.{tag}"] = reference or "yes"
     if record.get("waiver"):
         extra["waiver"] = f"{record['waiver'].get('status')}: {record['waiver'].get('id')}"
     for name, value in extra.items():

@@ -28,6 +28,7 @@ class Run:
     git_commit: str | None = None
     previous: dict[str, Any] | None = None
     pruned: list[dict[str, Any]] = field(default_factory=list)
+    plugins: dict[str, str] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         counts = dict.fromkeys(VERDICTS, 0)
@@ -53,6 +54,7 @@ class Run:
             "host": socket.gethostname(),
             "user": _user(),
             "versions": {"opscheck": __version__, "pytest": pytest.__version__, "python": platform.python_version()},
+            "plugins": dict(self.plugins),
             "counts": self.counts(),
             "git_commit": self.git_commit,
             "waivers_file": self.waivers_file,

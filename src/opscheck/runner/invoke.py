@@ -22,13 +22,11 @@ INTERRUPT_GRACE_S = 15.0
 
 # `--plugins suite`: autoload off and exactly these, so a cron run is not slowed or reordered by
 # whatever else is installed (on the CI image, hypothesis and pytest-benchmark alone cost ~1.5 ms
-# per check and ~1.5 s of start-up). Module names of their pytest11 entry points.
+# per check and ~1.5 s of start-up). Module names of their pytest11 entry points. report.html is
+# our own writer, so pytest-html (and pytest-metadata) are not among them.
 SUITE_PLUGINS = (
     "opscheck.plugin",
     "xdist.plugin",
-    "pytest_metadata.plugin",
-    "pytest_html.plugin",
-    "pytest_html.fixtures",
     "allure_pytest.plugin",
     "pytest_timeout",
     "testinfra.plugin",

@@ -94,6 +94,52 @@ def nagios_line(results: dict) -> tuple[str, int]:
     return f"OPSCHECK {state} - {counts_text(counts)} | {perf}", exitcodes.NAGIOS[state]
 
 
+# Nagios plugin UOMs; other units (messages, files, days) are plain numbers.
+PERF_UNITS = {"s": "s", "ms": "ms", "%": "%", "B": "B"}
+
+
+def nagios_output(results: dict) -> tuple[str, int]:
+    """The plugin line, then the non-OK checks one per line (long output), then per-check perfdata.
+
+    As the Nagios plugin API has it: text after the first `|` of a later line is
+    perfdata, one `'label'=value[UOM];warn;crit;min;max` per line.
+    """
+    line, code = nagios_line(results)
+    checks = results.get("checks", [])
+    problems = sorted((c for c in checks if c["verdict"] in LISTED), key=lambda c: LISTED.index(c["verdict"]))
+    lines = [line]
+    lines += [f"{c['verdict']} [{c.get('severity') or '-'}] {short_id(c['id'])}: {' '.join(str(c.get('summary') or '').split())}".replace("|", "/") for c in problems]
+    perf = [p for p in (perfdata(c) for c in checks) if p]
+    if perf:
+        lines.append("| " + perf[0])
+        lines += perf[1:]
+    return "\n".join(lines), code
+
+
+def perfdata(check: dict) -> str | None:
+    """`'test_disk_usage[app:/]'=91.2%;80;90;0;100`; thresholds as Nagios ranges (`30:` = alert below 30)."""
+    value = check.get("value")
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or value != value or value in (float("inf"), float("-inf")):
+        return None
+    unit = check.get("unit") or ""
+    uom = PERF_UNITS.get(unit, "")
+    label = short_id(check["id"]).replace("'", "_").replace("=", "_")
+    below = check.get("direction") == "below"
+
+    def limit(threshold) -> str:
+        if threshold is None:
+            return ""
+        return f"{_num(threshold)}:" if below else _num(threshold)
+
+    bounds = ("0", "100") if unit == "%" else ("", "")
+    fields = [f"{_num(value)}{uom}", limit(check.get("warn")), limit(check.get("crit")), *bounds]
+    return f"'{label}'=" + ";".join(fields).rstrip(";")
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:.6g}"
+
+
 def nagios_error(message: str) -> tuple[str, int]:
     """A run that produced no verdicts is UNKNOWN to Nagios, with the reason on the same line."""
     return f"OPSCHECK UNKNOWN - {' '.join(message.split())}", exitcodes.NAGIOS["UNKNOWN"]

@@ -1,4 +1,7 @@
-"""The HTTP side of `opscheck serve`: a ThreadingHTTPServer with three read-only routes.
+"""The HTTP side of `opscheck serve`: a ThreadingHTTPServer with read-only routes.
+
+`/` is the index of every sealed run (the same page as reports/index.html),
+`/healthz` and `/metrics` judge and expose the latest run, `/reports/` the folders.
 
 Only GET and HEAD; paths under /reports/ are resolved and must stay inside the
 reports dir (no `..`, no symlink out, no hidden files such as the lock and the
@@ -71,7 +74,9 @@ class _Handler(BaseHTTPRequestHandler):
         elif url.path == "/reports" or url.path.startswith("/reports/"):
             self._reports(url.path[len("/reports"):])
         elif url.path == "/":
-            self._send(HTTPStatus.OK, _page("opscheck", [("healthz", "/healthz"), ("metrics", "/metrics"), ("reports/", "/reports/")]), "text/html; charset=utf-8")
+            from opscheck.reports.index import render
+
+            self._send(HTTPStatus.OK, render(self.settings.reports_dir, base="/reports/"), "text/html; charset=utf-8")
         else:
             self._send(HTTPStatus.NOT_FOUND, "not found\n")
 
@@ -123,7 +128,7 @@ class _Handler(BaseHTTPRequestHandler):
             if not rest.endswith("/"):
                 self._send(HTTPStatus.MOVED_PERMANENTLY, "", extra={"Location": "/reports" + quote(rest) + "/"})
                 return
-            entries = sorted(p for p in target.iterdir() if not p.name.startswith("."))
+            entries = sorted(p for p in target.iterdir() if _listed(p, top=target == root))
             links = [(p.name + ("/" if p.is_dir() else ""), quote(p.name) + ("/" if p.is_dir() else "")) for p in entries]
             self._send(HTTPStatus.OK, _page("/reports" + rest, links), "text/html; charset=utf-8")
         elif target.is_file():
@@ -154,6 +159,18 @@ class _Handler(BaseHTTPRequestHandler):
             self.end_headers()
             if self._body:
                 shutil.copyfileobj(handle, self.wfile)
+
+
+def _listed(path: Path, top: bool) -> bool:
+    """The reports dir lists what a reader opens: sealed runs, latest, index.html, the Allure pages;
+    not README.md, hidden files, or a run folder still being written (no manifest yet)."""
+    if path.name.startswith("."):
+        return False
+    if not top:
+        return True
+    if path.is_dir():
+        return path.name in ("latest", "allure") or (path / "manifest.json").is_file()
+    return path.suffix == ".html" or path.suffix == ".prom"
 
 
 def _page(title: str, links: list[tuple[str, str]]) -> str:

@@ -1,4 +1,5 @@
-"""`notify:` — where `opscheck run` sends verdict changes: webhooks (Slack or JSON) and email."""
+"""`notify:` — where `opscheck run` sends verdict changes (webhooks: Slack or JSON; email) and
+the state of every non-OK check (Alertmanager)."""
 
 from __future__ import annotations
 
@@ -48,9 +49,19 @@ class Email(Strict):
         return self
 
 
+class Alertmanager(Strict):
+    """An Alertmanager (v2 API): every run posts its non-OK checks as alerts, and resolves recovered ones."""
+
+    name: str | None = None
+    url: MaybeSecret  # http://alertmanager:9093 (the /api/v2/alerts path is added)
+    headers: dict[str, MaybeSecret] = Field(default_factory=dict)
+    valid_for: Duration = 26 * 3600.0  # firing alerts expire unless the next run renews them
+
+
 class NotifySection(Strict):
     webhooks: Annotated[list[Webhook], BeforeValidator(as_list)] = Field(default_factory=list)
     email: Annotated[list[Email], BeforeValidator(as_list)] = Field(default_factory=list)
+    alertmanager: Annotated[list[Alertmanager], BeforeValidator(as_list)] = Field(default_factory=list)
     remind_every: int = Field(default=0, ge=0)  # runs; 0: no reminders
     report_url: str | None = None  # base URL the run folders are served under (opscheck serve)
     timeout: Duration = 5.0  # per attempt
