@@ -27,7 +27,7 @@ from opscheck.plugin.results import (
     discard_unused,
 )
 from opscheck.redact import redact
-from opscheck.reports.folder import create_run_folder
+from opscheck.reports.folder import create_run_folder, mark_in_progress
 from opscheck.reports.run import utcnow
 
 
@@ -52,6 +52,7 @@ def pytest_configure(config: pytest.Config) -> None:
     created = not reports_dir.exists()
     started = utcnow()
     run_folder = RunFolder(create_run_folder(reports_dir, started, resolved.suite), reports_dir, started, created)
+    run_folder.marker_fd = mark_in_progress(run_folder.path)  # `opscheck verify`: in progress, not tampered
     config.stash[RUN_FOLDER] = run_folder
     if _unset(config, "htmlpath"):
         config.option.htmlpath = str(run_folder.path / HTML)
