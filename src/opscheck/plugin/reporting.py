@@ -125,3 +125,24 @@ def redact_report(report: pytest.TestReport) -> None:
 
 def _unset(config: pytest.Config, option: str) -> bool:
     return hasattr(config.option, option) and not getattr(config.option, option)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem):
+    """allure-pytest writes as each check ends: a full or read-only reports disk stops the run
+    with one line (results.py removes the folder at the end), not an INTERNALERROR traceback."""
+    try:
+        return (yield)
+    except OSError as exc:
+        from opscheck.plugin.results import ReportsUnwritable, _unwritable
+
+        run_folder = item.config.stash.get(RUN_FOLDER, None)
+        cause = _unwritable(exc)
+        if cause is None or run_folder is None:
+            raise
+        line = ReportsUnwritable(cause, run_folder.path).line
+        listener = item.config.pluginmanager.get_plugin("opscheck-results")
+        if listener is not None and not listener.unwritable:
+            listener.unwritable = line
+        item.session.shouldstop = line
+        return True

@@ -137,6 +137,16 @@ class ResultsListener:
 
         self.selected = {item.nodeid: item for item in session.items if is_check(item)}
 
+    def pytest_internalerror(self, excrepr, excinfo) -> bool | None:
+        """A report plugin (allure-pytest writes as checks finish) hit a full or read-only disk:
+        one line at the end instead of a traceback; the run folder goes at session end."""
+        run_folder = self.config.stash.get(RUN_FOLDER, None)
+        cause = _unwritable(excinfo.value) if run_folder is not None else None
+        if cause is None:
+            return None
+        self.unwritable = self.unwritable or ReportsUnwritable(cause, run_folder.path).line
+        return True
+
     @pytest.hookimpl(wrapper=True, trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int):
         run_folder = self.config.stash.get(RUN_FOLDER, None)
@@ -144,10 +154,13 @@ class ResultsListener:
             result = yield
         except Exception as exc:  # pytest-html or junitxml failed writing into the run folder
             cause = _unwritable(exc)
-            if run_folder is None or cause is None:
+            if run_folder is None or (cause is None and not self.unwritable):
                 raise
-            self._give_up(session, run_folder, ReportsUnwritable(cause, run_folder.path))
+            self._give_up(session, run_folder, ReportsUnwritable(cause, run_folder.path) if cause else None)
             return None
+        if run_folder is not None and self.unwritable:
+            self._give_up(session, run_folder, None)
+            return result
         if run_folder is None:
             return result
         if not self.records or not self.settings.write_reports:
@@ -165,9 +178,9 @@ class ResultsListener:
             _release_marker(run_folder)
         return result
 
-    def _give_up(self, session: pytest.Session, run_folder: RunFolder, exc: ReportsUnwritable) -> None:
+    def _give_up(self, session: pytest.Session, run_folder: RunFolder, exc: ReportsUnwritable | None) -> None:
         """Remove the half-written folder (the chain and `latest` never saw it) and say why in one line."""
-        self.unwritable = exc.line
+        self.unwritable = self.unwritable or (exc.line if exc else "cannot write reports")
         self.folder = None
         run_folder.kept = False
         discard_unused(run_folder)
