@@ -7,7 +7,9 @@ run neither hides the daily run's CRIT nor its metrics.
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -30,6 +32,19 @@ class LatestRun:
         return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
+def _results(folder: Path) -> dict:
+    """results.json of a run, parsed once per version of the file (a burst of probes reads the same one)."""
+    path = folder / "results.json"
+    info = os.stat(path)
+    return _parse(str(path), info.st_mtime_ns, info.st_size)
+
+
+@functools.lru_cache(maxsize=64)
+def _parse(path: str, _mtime_ns: int, _size: int) -> dict:
+    with open(path, "rb") as handle:
+        return json.loads(handle.read())
+
+
 def suite_of(folder: Path) -> str:
     """`20261122T060000Z-daily.1` was a run of `daily`."""
     name = folder.name.split("-", 1)[1] if "-" in folder.name else folder.name
@@ -50,7 +65,7 @@ def latest_run(reports_dir: Path, suite: str | None = None) -> LatestRun | None:
         candidates = sorted((f for f in folders if suite is None or suite_of(f) == suite), key=_order, reverse=True)
     for folder in candidates:
         try:
-            return LatestRun(folder, json.loads((folder / "results.json").read_text()))
+            return LatestRun(folder, _results(folder))
         except (OSError, ValueError):
             continue  # a run still being written, or a foreign folder
     return None
@@ -68,7 +83,7 @@ def latest_runs(reports_dir: Path) -> dict[str, LatestRun]:
         if suite in runs or not (folder / "results.json").is_file():
             continue
         try:
-            runs[suite] = LatestRun(folder, json.loads((folder / "results.json").read_text()))
+            runs[suite] = LatestRun(folder, _results(folder))
         except (OSError, ValueError):
             continue
     return runs
@@ -77,12 +92,24 @@ def latest_runs(reports_dir: Path) -> dict[str, LatestRun]:
 def merged_metrics(reports_dir: Path) -> str | None:
     """The metrics.prom of every suite's latest run as one exposition: each family's HELP and TYPE
     once, its samples together (every sample carries its `suite` label)."""
+    versions = []
+    for _suite, run in sorted(latest_runs(reports_dir).items()):
+        try:
+            info = os.stat(run.folder / "metrics.prom")
+        except OSError:
+            continue
+        versions.append((str(run.folder / "metrics.prom"), info.st_mtime_ns, info.st_size))
+    return _merge(tuple(versions)) if versions else None
+
+
+@functools.lru_cache(maxsize=8)
+def _merge(versions: tuple[tuple[str, int, int], ...]) -> str | None:
     families: dict[str, list[str]] = {}
     headers: dict[str, list[str]] = {}
     found = False
-    for _suite, run in sorted(latest_runs(reports_dir).items()):
+    for path, _mtime_ns, _size in versions:
         try:
-            text = (run.folder / "metrics.prom").read_text()
+            text = Path(path).read_text()
         except OSError:
             continue
         found = True
