@@ -120,7 +120,7 @@ def test_crontab_lines_use_the_venv_and_cannot_lose_a_run():
     assert sorted(cmd[2] for _, cmd in runs) == sorted(SUITES)
     parser = argparse.ArgumentParser()
     run_cli.add_parser(parser.add_subparsers())
-    for schedule, command in runs:
+    for _schedule, command in runs:
         assert command[0] == VENV_OPSCHECK, command
         args = parser.parse_args(command[1:])
         interval = SUITES[args.suite]

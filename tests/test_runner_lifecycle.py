@@ -275,3 +275,16 @@ def test_full_reports_disk_is_one_line_exit_3_and_keeps_latest(rs, tmp_path):
         (reports / ".filler").unlink()
         assert cli(["verify", "-q", str(reports)]) == 0
         assert json.loads((reports / "latest" / "results.json").read_text())["run"]["suite"] == "daily"
+
+
+def test_quiet_run_still_says_when_retention_refused_to_prune(rs):
+    for _ in range(2):
+        assert rs.run("daily").returncode == exitcodes.OK
+    first = _run_folders(rs.reports)[0]
+    (rs.reports / first / "results.json").write_text('{"checks": []}\n')
+    done = rs.run("daily", "--quiet", "--keep-runs", "1")
+    assert done.returncode == exitcodes.OK
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith(f"retention: {first}: not pruned, it does not verify ({first}/results.json: altered")
+    assert lines[-1].startswith("manifest sha256 ") and len(lines) == 2
+    assert (rs.reports / first).is_dir()

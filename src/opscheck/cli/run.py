@@ -224,14 +224,16 @@ class _Runner:
         failed_delivery = any(not d.ok for d in notified.deliveries)
         anchor = [] if args.no_reports else [outcome.manifest_line(completed.folder)]
         # The manifest hash is the audit anchor kept from the cron mail: printed even when quiet.
+        refused = [line for line in completed.output.splitlines() if line.startswith("retention: ")]
         if args.quiet and code == exitcodes.OK and not failed_delivery and not notes:
-            quiet = outcome.waiver_lines(results) + anchor
+            # A run that would not prune because an old run does not verify is news even when all is OK.
+            quiet = outcome.waiver_lines(results) + refused + anchor
             if quiet:
                 print(redact("\n".join(quiet)))
             return code
         lines = outcome.cron_text(results, completed.folder, code, report_url, reports=not args.no_reports)
         lines += outcome.waiver_lines(results) + outcome.retention_lines(completed.folder)
-        lines += [line for line in completed.output.splitlines() if line.startswith("retention: ")]
+        lines += refused
         lines += [f"note: {n}" for n in notes] + notified.lines() + anchor
         print(redact("\n".join(lines)))
         return code

@@ -223,13 +223,14 @@ class ResultsListener:
                             raise ReportsUnwritable(cause, folder) from None
                         self.errors.append(f"{name}: {type(exc).__name__}: {exc}")
                 self._write_metrics_file(run)
-                (folder / IN_PROGRESS).unlink(missing_ok=True)
                 # Sealed once before pruning: a disk too full for the manifest fails here, with nothing deleted yet.
                 self.manifest_sha256 = manifest.write(run, folder)
                 pruning = retention.prune(reports_dir, folder, self.settings.keep_runs, self.settings.keep_days, run.suite)
                 run.pruned, self.refused = pruning.pruned, pruning.refused
                 if run.pruned:
                     self.manifest_sha256 = manifest.write(run, folder)
+                # Only now: a reader never finds the folder neither marked nor sealed.
+                (folder / IN_PROGRESS).unlink(missing_ok=True)
                 point_latest(reports_dir, folder, latest_name(run.suite))
                 point_latest(reports_dir, folder)
         except OSError as exc:
@@ -252,8 +253,8 @@ class ResultsListener:
         """An interrupted run lists every selected check it did not finish as UNKNOWN, never drops it."""
         if exitstatus != pytest.ExitCode.INTERRUPTED:
             return
-        from opscheck.plugin.collection import SEVERITY, targets_of
         from opscheck.measurement import Measurement
+        from opscheck.plugin.collection import SEVERITY, targets_of
         from opscheck.result import Result
         from opscheck.verdict import DEFAULT_SEVERITY, Verdict
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from opscheck.redact import redact_data
-from opscheck.reports.folder import write_atomic
+from opscheck.reports.folder import IN_PROGRESS, write_atomic
 from opscheck.reports.run import Run
 
 FILENAME = "manifest.json"
@@ -41,8 +41,8 @@ def folder_files(folder: Path) -> dict[str, dict[str, Any]]:
     files: dict[str, dict[str, Any]] = {}
     for path in sorted(folder.rglob("*")):
         relative = path.relative_to(folder).as_posix()
-        if relative == FILENAME:
-            continue
+        if relative in (FILENAME, IN_PROGRESS):
+            continue  # the writer's own marker goes right after sealing
         try:
             info = path.lstat()
         except OSError:

@@ -39,9 +39,9 @@ def verify(path: Path) -> Verification:
         if not folders:
             result.problems.append(f"{path}: no run folders (nothing to verify)")
             return result
-        latest = path / "latest"
-        if latest.is_symlink() and not latest.resolve().is_dir():
-            result.problems.append(f"{latest}: points at {latest.readlink()}, which is missing")
+        for latest in sorted(path.glob("latest*")):
+            if latest.is_symlink() and not latest.resolve().is_dir():
+                result.problems.append(f"{latest}: points at {latest.readlink()}, which is missing")
     documents = {}
     for folder in folders:
         document = _verify_folder(folder, result)
