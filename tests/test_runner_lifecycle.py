@@ -55,6 +55,8 @@ def _alive(pid: int) -> bool:
 
 
 def _run_folders(reports: Path) -> list[str]:
+    if not reports.is_dir():
+        return []
     return sorted(p.name for p in reports.iterdir() if p.is_dir() and not p.is_symlink() and not p.name.startswith((".", "allure")))
 
 
@@ -123,8 +125,8 @@ def test_sigterm_and_sigint_stop_the_run_with_its_reports(rs, sig):
     runner = rs.start("daily", "--pytest", "-p", "no:randomly")
     _wait_for(lambda: _children(runner.pid), what="the pytest child")
     folder = _wait_for(lambda: _run_folders(rs.reports), what="the run folder")[0]
-    # Wait until the hung check is running (test_value[a] has a record by then).
-    time.sleep(1.5)
+    # test_value[a] is done (and the hung b running) once allure-pytest wrote a's result.
+    _wait_for(lambda: list((rs.reports / folder / "allure-results").glob("*-result.json")), what="a finished check")
     runner.send_signal(sig)
     out, err = runner.communicate(timeout=60)
     assert runner.returncode == exitcodes.UNKNOWN, out + err
@@ -288,3 +290,20 @@ def test_quiet_run_still_says_when_retention_refused_to_prune(rs):
     assert lines[0].startswith(f"retention: {first}: not pruned, it does not verify ({first}/results.json: altered")
     assert lines[-1].startswith("manifest sha256 ") and len(lines) == 2
     assert (rs.reports / first).is_dir()
+
+
+def test_sigterm_under_xdist_still_lists_every_check(rs):
+    rs.set_values(a=10, b="hang", c="hang", d=20, e=30)
+    runner = rs.start("daily", "-n", "2")
+    _wait_for(lambda: _run_folders(rs.reports), what="the run folder")
+    folder = rs.reports / _run_folders(rs.reports)[0]
+    # test_value[a] is done once allure-pytest (on a worker) wrote its result.
+    _wait_for(lambda: list((folder / "allure-results").glob("*-result.json")), what="a finished check")
+    runner.send_signal(signal.SIGTERM)
+    out, err = runner.communicate(timeout=60)
+    assert runner.returncode == exitcodes.UNKNOWN, out + err
+    verdicts = rs.verdicts()
+    assert sorted(verdicts) == [f"test_value[{k}]" for k in "abcde"]
+    assert verdicts["test_value[b]"] == verdicts["test_value[c]"] == "UNKNOWN"
+    assert "OK" in verdicts.values()
+    assert cli(["verify", "-q", str(rs.reports)]) == 0

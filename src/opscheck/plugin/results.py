@@ -108,7 +108,7 @@ class ResultsListener:
         self.manifest_sha256 = ""
         self.unwritable: str | None = None
         self.refused: list[str] = []
-        self.selected: dict[str, object] = {}  # nodeid -> item, for checks the run never reached
+        self.selected: dict[str, object] = {}  # nodeid -> item (None under xdist), for checks the run never reached
 
     def use_inventory(self, inventory) -> None:
         self.run.environment = inventory.environment
@@ -147,6 +147,12 @@ class ResultsListener:
         self.unwritable = self.unwritable or ReportsUnwritable(cause, run_folder.path).line
         return True
 
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node, ids: list[str]) -> None:
+        """Under xdist the controller collects nothing itself: the workers' selection stands in."""
+        for nodeid in ids:
+            self.selected.setdefault(nodeid, None)
+
     @pytest.hookimpl(wrapper=True, trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int):
         run_folder = self.config.stash.get(RUN_FOLDER, None)
@@ -163,6 +169,7 @@ class ResultsListener:
             return result
         if run_folder is None:
             return result
+        self._add_not_run(int(session.exitstatus))  # an interrupted run still lists what it never reached
         if not self.records or not self.settings.write_reports:
             discard_unused(run_folder)
             self._silence_writers(run_folder)
@@ -199,7 +206,6 @@ class ResultsListener:
         run = self.run
         run.finished = utcnow()
         run.exit_status = exitstatus
-        self._add_not_run(exitstatus)
         run.checks = [
             {**self.records[nodeid], "duration_s": round(self.durations.get(nodeid, 0.0), 4)}
             for nodeid in sorted(self.records, key=lambda n: self.order[n])
@@ -262,10 +268,11 @@ class ResultsListener:
         for nodeid, item in self.selected.items():
             if nodeid in self.records:
                 continue
-            targets = targets_of(item)
+            targets = targets_of(item) if item is not None else []
             target = targets[0] if targets else None
-            measurement = Measurement(target=target, subject=target.id if target else item.name, error=message)
-            severity = item.stash.get(SEVERITY, None) or DEFAULT_SEVERITY.value
+            name = item.name if item is not None else nodeid.split("::")[-1]
+            measurement = Measurement(target=target, subject=target.id if target else name, error=message)
+            severity = (item.stash.get(SEVERITY, None) if item is not None else None) or DEFAULT_SEVERITY.value
             self.records[nodeid] = {**Result(Verdict.UNKNOWN, message, measurement, severity).to_dict(), "id": nodeid}
             self.order[nodeid] = len(self.order) + 1_000_000
 
