@@ -95,6 +95,12 @@ def test_sigkill_of_the_runner_kills_pytest_and_keeps_latest(rs):
     runner = rs.start("daily")
     pytest_pid = _wait_for(lambda: _children(runner.pid), what="the pytest child")[0]
     _wait_for(lambda: len(_run_folders(rs.reports)) == 2, what="the new run folder")
+    writing = next(f for f in _run_folders(rs.reports) if f != before)
+    _wait_for(lambda: (rs.reports / writing / ".opscheck-in-progress").exists(), what="the in-progress marker")
+    # A run being written is in progress, not tampering.
+    done = subprocess.run([sys.executable, "-m", "opscheck", "verify", str(rs.reports)], capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stderr) == (0, ""), done.stderr
+    assert f"{writing}: in progress (being written, not sealed yet)" in done.stdout
     os.kill(runner.pid, signal.SIGKILL)
     runner.communicate(timeout=30)
     # The kernel's parent-death signal took pytest with the runner.
@@ -105,6 +111,8 @@ def test_sigkill_of_the_runner_kills_pytest_and_keeps_latest(rs):
     assert done.returncode == exitcodes.OK, done.stderr
     after = (rs.reports / "latest").resolve().name
     assert after > before
+    done = subprocess.run([sys.executable, "-m", "opscheck", "verify", str(rs.reports)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and done.stderr == f"{writing}: never sealed (its run died before the end: killed, or the machine went down)\n"
 
 
 def test_a_child_holding_the_lock_keeps_it(rs, tmp_path):

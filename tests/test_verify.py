@@ -276,4 +276,7 @@ def test_a_run_being_written_is_in_progress_not_tampering(runs, capsys):
         os.close(fd)
     # Its writer died without sealing it: now that is a problem.
     code, problems, _ = verify(reports, capsys)
+    assert code == 1 and problems == [f"{writing.name}: never sealed (its run died before the end: killed, or the machine went down)"]
+    (writing / ".opscheck-in-progress").unlink()
+    code, problems, _ = verify(reports, capsys)
     assert code == 1 and problems == [f"{writing.name}: manifest.json missing (run never sealed, or manifest removed)"]

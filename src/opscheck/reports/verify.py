@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from opscheck.reports.folder import in_progress
+from opscheck.reports.folder import IN_PROGRESS, in_progress
 from opscheck.reports.manifest import FILENAME, empty_folders, folder_files, read, seal, sha256_file
 
 RUN_NAME = re.compile(r"^\d{8}T\d{6}Z-")
@@ -57,6 +57,9 @@ def _verify_folder(folder: Path, result: Verification) -> dict | None:
     if not (folder / FILENAME).exists() and in_progress(folder):
         # Its writer is alive and will seal it: not tampering, not yet verifiable.
         result.notes.append(f"{name}: in progress (being written, not sealed yet)")
+        return None
+    if not (folder / FILENAME).exists() and (folder / IN_PROGRESS).exists():
+        result.problems.append(f"{name}: never sealed (its run died before the end: killed, or the machine went down)")
         return None
     if not (folder / FILENAME).exists():
         result.problems.append(f"{name}: {FILENAME} missing (run never sealed, or manifest removed)")
