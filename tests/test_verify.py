@@ -280,3 +280,21 @@ def test_a_run_being_written_is_in_progress_not_tampering(runs, capsys):
     (writing / ".opscheck-in-progress").unlink()
     code, problems, _ = verify(reports, capsys)
     assert code == 1 and problems == [f"{writing.name}: manifest.json missing (run never sealed, or manifest removed)"]
+
+
+def test_the_next_run_follows_the_head_of_the_chain_not_the_latest_finish(tmp_path):
+    """Two suites sealing one after the other in the same second: the third run must not fork."""
+    from opscheck.reports.manifest import previous_run, seal, sha256_file
+
+    reports = tmp_path / "reports"
+    previous = None
+    # Sealed in this order, although their `finished` times say otherwise.
+    for name, finished in (("20261122T090000Z-daily", "2026-11-22T09:00:05Z"), ("20261122T090001Z-smoke", "2026-11-22T09:00:04Z")):
+        (reports / name).mkdir(parents=True)
+        document = {"run": {"finished": finished}, "previous": previous, "files": {}}
+        document["seal"] = seal(document)
+        (reports / name / "manifest.json").write_text(json.dumps(document))
+        previous = {"run": name, "manifest_sha256": sha256_file(reports / name / "manifest.json")}
+    current = reports / "20261122T090500Z-smoke"
+    current.mkdir()
+    assert previous_run(reports, exclude=current) == previous

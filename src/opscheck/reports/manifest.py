@@ -118,9 +118,15 @@ def sealed_runs(reports_dir: Path, exclude: Path | None = None) -> list[Path]:
 
 
 def previous_run(reports_dir: Path, exclude: Path) -> dict | None:
-    """The link to the most recently sealed run: its id and its manifest's sha256."""
+    """The link to the most recently sealed run: its id and its manifest's sha256.
+
+    That is the head of the chain, the sealed run no other run follows, rather than the
+    one with the latest `finished` time: suites running side by side can finish in one
+    order (or in the same second) and seal in another."""
     runs = sealed_runs(reports_dir, exclude)
     if not runs:
         return None
-    last = runs[-1]
+    followed = {((read(p) or {}).get("previous") or {}).get("run") for p in runs}
+    heads = [p for p in runs if p.name not in followed]
+    last = (heads or runs)[-1]
     return {"run": last.name, "manifest_sha256": sha256_file(last / FILENAME)}
