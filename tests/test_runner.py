@@ -156,6 +156,14 @@ def test_bad_options_are_exit_3(rs):
     proc = rs.run("daily", "--no-such-option")
     assert proc.returncode == exitcodes.USAGE
     assert "unrecognized arguments: --no-such-option" in proc.stderr
+    for args, message in (
+        (("--wait", "nan"), "--wait nan: expected a finite duration"),
+        (("--keep-runs", "0"), "argument --keep-runs: expected a whole number of runs of at least 1, found '0'"),
+        (("--keep-days", "inf"), "argument --keep-days: expected a positive number of days, found 'inf'"),
+    ):
+        proc = rs.run("daily", *args)
+        assert proc.returncode == exitcodes.USAGE and message in proc.stderr, proc.stderr
+    assert not rs.reports.exists() or not any(p.is_dir() and not p.name.startswith(".") for p in rs.reports.iterdir())
 
 
 def test_xdist_keeps_each_hosts_checks_on_one_worker(rs):

@@ -318,6 +318,8 @@ def _seconds(text: str, option: str, zero_ok: bool = False) -> float:
         seconds = parse_seconds(text)
     except ValueError as exc:
         raise _Stop(exitcodes.USAGE, [f"{option} {text}: {exc}"]) from None
+    if not seconds == seconds or seconds in (float("inf"), float("-inf")):  # nan, inf
+        raise _Stop(exitcodes.USAGE, [f"{option} {text}: expected a finite duration"])
     if seconds < 0 or (seconds == 0 and not zero_ok):
         raise _Stop(exitcodes.USAGE, [f"{option} {text}: expected a positive duration"])
     return seconds
