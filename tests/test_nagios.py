@@ -80,7 +80,7 @@ def test_run_nagios_usage_errors_and_lock_are_unknown(suite):
     assert proc.returncode == 3
     assert proc.stdout.startswith("OPSCHECK UNKNOWN - ") and "memroy" in proc.stdout and proc.stdout.count("\n") == 1
     rs.write_inventory("environment: test\n")
-    with RunLock(rs.reports / ".opscheck.lock", "daily"):
+    with RunLock(rs.reports / ".opscheck-daily.lock", "daily"):
         proc = rs.run("daily", "--nagios")
     assert proc.returncode == 3
     assert proc.stdout.startswith("OPSCHECK UNKNOWN - another opscheck run holds the lock ")

@@ -6,7 +6,9 @@ timeouts, empty selections, inventory errors and xdist host grouping.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import time
 
 import pytest
@@ -39,6 +41,10 @@ def test_exit_code_and_cron_output(rs, values, extra, code, state):
     lines = proc.stdout.splitlines()
     assert lines[0].startswith(f"opscheck daily on test: {state} - "), lines
     verdicts = rs.verdicts()
+    # The audit anchor closes every run's output (docs/reports.md).
+    assert re.fullmatch(r"manifest sha256 [0-9a-f]{64} \d{8}T\d{6}Z-daily", lines[-1]), lines
+    assert lines[-1].split()[2] == hashlib.sha256((rs.reports / "latest" / "manifest.json").read_bytes()).hexdigest()
+    lines = lines[:-1]
     listed = [line.split()[0] for line in lines[1:-1]]
     # Only non-OK checks, worst first, each with its summary.
     order = {"CRIT": 0, "UNKNOWN": 1, "WARN": 2}
@@ -52,9 +58,11 @@ def test_exit_code_and_cron_output(rs, values, extra, code, state):
     assert "test_value[a]" not in proc.stdout
 
 
-def test_quiet_prints_nothing_when_ok(rs):
+def test_quiet_prints_only_the_manifest_hash_when_ok(rs):
     proc = rs.run("daily", "--quiet")
-    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", "")
+    digest = hashlib.sha256((rs.reports / "latest" / "manifest.json").read_bytes()).hexdigest()
+    name = (rs.reports / "latest").resolve().name
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, f"manifest sha256 {digest} {name}\n", "")
     assert rs.verdicts() == {"test_value[a]": "OK"}
 
 
@@ -78,7 +86,7 @@ def test_two_runs_started_together_one_exits_75_at_once(rs):
     out, err = loser.communicate()
     assert out == ""
     assert err.count("\n") == 1
-    assert "another opscheck run holds the lock" in err and ".opscheck.lock" in err
+    assert "another opscheck run holds the lock" in err and ".opscheck-daily.lock" in err
     assert f"pid {winner.pid}" in err and "suite daily" in err and "exit 75" in err
     winner.communicate()
     assert rs.verdicts() == {"test_value[a]": "OK"}
@@ -150,6 +158,14 @@ def test_bad_options_are_exit_3(rs):
     proc = rs.run("daily", "--no-such-option")
     assert proc.returncode == exitcodes.USAGE
     assert "unrecognized arguments: --no-such-option" in proc.stderr
+    for args, message in (
+        (("--wait", "nan"), "--wait nan: expected a finite duration"),
+        (("--keep-runs", "0"), "argument --keep-runs: expected a whole number of runs of at least 1, found '0'"),
+        (("--keep-days", "inf"), "argument --keep-days: expected a positive number of days, found 'inf'"),
+    ):
+        proc = rs.run("daily", *args)
+        assert proc.returncode == exitcodes.USAGE and message in proc.stderr, proc.stderr
+    assert not rs.reports.exists() or not any(p.is_dir() and not p.name.startswith(".") for p in rs.reports.iterdir())
 
 
 def test_xdist_keeps_each_hosts_checks_on_one_worker(rs):

@@ -174,7 +174,9 @@ def test_healthz_and_metrics_per_suite(served):
     assert _get(port, "/healthz?suite=weekly")[0] == 503
     assert _get(port, "/healthz?max_age=soon")[0] == 400
     assert _get(port, "/metrics?suite=daily")[:2] == (200, 'opscheck_checks{verdict="OK"} 2\n')
-    assert _get(port, "/metrics")[:2] == (404, "no metrics.prom in 20261101T070000Z-smoke\n")
+    # Without a suite: every suite's latest run (smoke has no metrics.prom, daily's stay visible).
+    assert _get(port, "/metrics")[:2] == (200, 'opscheck_checks{verdict="OK"} 2\n')
+    assert _get(port, "/metrics?suite=smoke")[:2] == (404, "no metrics.prom in 20261101T070000Z-smoke\n")
     stale = served(max_age_s=3600.0, suite="daily")
     status, body, _ = _get(stale, "/healthz")
     assert status == 503 and body.startswith("stale: 20261101T060000Z-daily finished ") and "(limit 1h)" in body
@@ -209,3 +211,122 @@ def test_root_is_the_index_of_sealed_runs(served):
     assert 'href="/reports/20261101T070000Z-smoke/report.html"' in body and 'href="/healthz"' in body
     assert "sealed, first of the chain" in body and "20261102T060000Z-daily" not in body
     assert "<svg" in body and "http" not in body.split("<svg", 1)[1].split("</svg>")[0].replace("http://www.w3.org/2000/svg", "")
+def test_without_a_suite_a_smoke_run_does_not_hide_the_daily_crit(tmp_path):
+    from opscheck.serve.runs import health, merged_metrics
+
+    root = tmp_path / "reports"
+    for name, verdicts, finished in (
+        ("20261101T090000Z-daily", ["CRIT", "OK"], "2026-11-01T09:00:05Z"),
+        ("20261101T091000Z-smoke", ["OK"], "2026-11-01T09:10:05Z"),
+    ):
+        (root / name).mkdir(parents=True)
+        suite = name.split("-", 1)[1]
+        checks = [{"id": f"checks/test_x.py::test_{suite}{i}", "verdict": v} for i, v in enumerate(verdicts)]
+        (root / name / "results.json").write_text(json.dumps({"run": {"suite": suite, "finished": finished}, "checks": checks}))
+        (root / name / "metrics.prom").write_text(
+            f'# HELP opscheck_run_checks Checks.\n# TYPE opscheck_run_checks gauge\nopscheck_run_checks{{suite="{suite}"}} {len(verdicts)}\n'
+        )
+    (root / "latest").symlink_to("20261101T091000Z-smoke")
+    now = __import__("datetime").datetime(2026, 11, 1, 9, 15, tzinfo=__import__("datetime").timezone.utc)
+    assert health(root, None, 3600, now) == (False, "CRIT: 20261101T090000Z-daily: 1 crit, 1 ok; test_daily0")
+    assert merged_metrics(root) == (
+        "# HELP opscheck_run_checks Checks.\n# TYPE opscheck_run_checks gauge\n"
+        'opscheck_run_checks{suite="daily"} 2\nopscheck_run_checks{suite="smoke"} 1\n'
+    )
+    (root / "20261101T090000Z-daily" / "results.json").write_text(
+        json.dumps({"run": {"suite": "daily", "finished": "2026-11-01T09:00:05Z"}, "checks": [{"id": "x::y", "verdict": "OK"}]})
+    )
+    healthy, reason = health(root, None, 3600, now)
+    assert healthy and reason == "OK: 2 suite(s), newest 20261101T091000Z-smoke finished 4.9m ago: daily 1 ok; smoke 1 ok"
+
+
+def _raw(port: int, data: bytes, host: str = "127.0.0.1") -> bytes:
+    import socket
+
+    with socket.create_connection((host, port), timeout=10) as sock:
+        sock.sendall(data)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_200_concurrent_healthz_and_metrics_are_all_answered(serve_cli, reports):
+    """The default listen backlog of 5 reset a burst like this; every request must be answered."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    port = serve_cli("--reports-dir", str(reports), "--max-age", "1000d")
+    barrier = threading.Barrier(200)
+
+    def one(i: int) -> tuple[str, int]:
+        path = "/healthz?suite=daily" if i % 2 else "/metrics?suite=daily"
+        barrier.wait(30)
+        answer = _raw(port, f"GET {path} HTTP/1.0\r\n\r\n".encode())
+        return path, int(answer.split(b" ", 2)[1])
+
+    with ThreadPoolExecutor(200) as pool:
+        answers = list(pool.map(one, range(200)))
+    assert len(answers) == 200
+    assert {status for path, status in answers} == {200}
+
+
+def test_idle_connections_are_capped_and_dropped(served):
+    import socket
+
+    port = served(max_age_s=1e9, read_timeout_s=1.0, max_connections=20)
+    before = threading.active_count()
+    idle = []
+    try:
+        for _ in range(1000):
+            sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+            sock.sendall(b"GET /healthz HTTP/1.0\r\n")  # half a request, never finished
+            idle.append(sock)
+        time.sleep(0.3)
+        # A thousand idle sockets hold at most the cap of handler threads, not a thousand.
+        assert threading.active_count() - before <= 20
+        # Beyond the cap a client is told at once, not queued behind the idle ones.
+        assert _raw(port, b"GET /healthz HTTP/1.0\r\n\r\n").startswith(b"HTTP/1.0 503 Service Unavailable\r\n")
+        # The read timeout frees the slots: the server answers again while the idle sockets stay open.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            answer = _raw(port, b"GET /healthz?suite=daily HTTP/1.0\r\n\r\n")
+            if b" 200 " in answer.split(b"\r\n", 1)[0]:
+                break
+            time.sleep(0.2)
+        assert answer.split(b"\r\n", 1)[0] == b"HTTP/1.0 200 OK"
+    finally:
+        for sock in idle:
+            sock.close()
+
+
+def test_overlong_path_is_404_without_a_traceback(reports):
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CLI, "serve", "--port", "0", "--reports-dir", str(reports), "--max-age", "1000d"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        port = int(proc.stdout.readline().split("http://127.0.0.1:", 1)[1].split("/", 1)[0])
+        for path in ("/reports/" + "a" * 300, "/reports/20261101T060000Z-daily/" + "b" * 5000, "/reports/" + "/".join(["c" * 255] * 20)):
+            status, body, _ = _get(port, path)
+            assert (status, body) == (404, "not found\n"), path[:40]
+        assert _get(port, "/healthz?suite=daily")[0] == 200
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=10)
+    assert "Traceback" not in err and "Error" not in err, err
+
+
+def test_bind_ipv6_loopback(reports):
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CLI, "serve", "--port", "0", "--bind", "::1", "--quiet", "--reports-dir", str(reports), "--max-age", "1000d"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("opscheck serve: http://[::1]:"), line + proc.stderr.read()
+        port = int(line.split("]:", 1)[1].split("/", 1)[0])
+        answer = _raw(port, b"GET /healthz?suite=daily HTTP/1.0\r\n\r\n", host="::1")
+        assert answer.startswith(b"HTTP/1.0 200 OK\r\n") and answer.endswith(b" ago: 2 ok\n")
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=10)

@@ -178,17 +178,123 @@ def test_verify_command_line(runs):
     assert done.returncode == 0 and done.stdout.strip().endswith("verified: ok"), done.stderr
 
 
-def test_keep_days_prunes_only_old_sealed_runs(tmp_path):
+def _fake_sealed(folder: Path, suite: str, started: str) -> None:
+    from opscheck.reports.manifest import seal
+
+    folder.mkdir(parents=True)
+    document = {"run": {"suite": suite, "started": started, "finished": started}, "previous": None, "files": {}}
+    document["seal"] = seal(document)
+    (folder / "manifest.json").write_text(json.dumps(document))
+
+
+def test_keep_days_prunes_only_old_sealed_runs_of_the_same_suite(tmp_path):
     from opscheck.reports.retention import prune
 
     reports = tmp_path / "reports"
-    for name, started in (("20200101T000000Z-daily", "2020-01-01T00:00:00Z"), ("20991231T000000Z-daily", "2099-12-31T00:00:00Z")):
-        (reports / name).mkdir(parents=True)
-        (reports / name / "manifest.json").write_text(json.dumps({"run": {"started": started, "finished": started}}))
+    _fake_sealed(reports / "20200101T000000Z-daily", "daily", "2020-01-01T00:00:00Z")
+    _fake_sealed(reports / "20200101T000001Z-smoke", "smoke", "2020-01-01T00:00:01Z")
+    _fake_sealed(reports / "20991231T000000Z-daily", "daily", "2099-12-31T00:00:00Z")
+    (reports / "allure").mkdir()
+    (reports / "allure" / "20200101T000000Z-daily.html").write_text("<html>")
     (reports / "20000101T000000Z-daily").mkdir()  # unsealed (in progress): never pruned
     current = reports / "20991231T000001Z-daily"
     current.mkdir()
-    pruned = prune(reports, current, None, 30)
-    assert [(p["run"], p["started"]) for p in pruned] == [("20200101T000000Z-daily", "2020-01-01T00:00:00Z")]
-    assert len(pruned[0]["manifest_sha256"]) == 64
-    assert sorted(p.name for p in reports.iterdir()) == ["20000101T000000Z-daily", "20991231T000000Z-daily", "20991231T000001Z-daily"]
+    outcome = prune(reports, current, None, 30, "daily")
+    assert [(p["run"], p["suite"], p["started"]) for p in outcome.pruned] == [("20200101T000000Z-daily", "daily", "2020-01-01T00:00:00Z")]
+    assert len(outcome.pruned[0]["manifest_sha256"]) == 64 and outcome.refused == []
+    assert sorted(p.name for p in reports.iterdir()) == [
+        "20000101T000000Z-daily", "20200101T000001Z-smoke", "20991231T000000Z-daily", "20991231T000001Z-daily", "allure",
+    ]
+    assert list((reports / "allure").iterdir()) == []  # the rendered Allure HTML went with its run
+
+
+def test_keep_runs_of_one_suite_leaves_other_suites_alone(runs, suite_dir, tmp_path, capsys):
+    reports, folders = runs
+    suite = tmp_path / "suite"
+    shutil.copytree(suite_dir, suite, ignore=shutil.ignore_patterns("reports"))
+    shutil.move(str(reports), str(suite / "reports"))
+    reports = suite / "reports"
+    run_suite(suite, "--suite=smoke")
+    done = run_suite(suite, "--suite=smoke", "--keep-runs=1")
+    smoke = sorted(p.name for p in reports.iterdir() if p.name.endswith("-smoke") and not p.is_symlink())
+    assert len(smoke) == 1 and "pruned old run" in done.stdout and "-smoke" in done.stdout.split("pruned old run", 1)[1].splitlines()[0]
+    assert all((reports / f.name).is_dir() for f in folders)  # three daily runs kept
+    assert (reports / "latest-smoke").resolve().name == smoke[0]
+    assert (reports / "latest-daily").resolve().name == folders[2].name
+    assert (reports / "latest").resolve().name == smoke[0]
+    code, problems, _ = verify(reports, capsys)
+    assert (code, problems) == (0, [])
+
+
+def test_retention_refuses_to_prune_a_tampered_run(runs, suite_dir, tmp_path, capsys):
+    """Pruning must not erase the evidence: the tampered run stays, and verify still says so."""
+    reports, folders = runs
+    suite = tmp_path / "suite"
+    shutil.copytree(suite_dir, suite, ignore=shutil.ignore_patterns("reports"))
+    shutil.move(str(reports), str(suite / "reports"))
+    reports = suite / "reports"
+    (reports / folders[0].name / "results.json").write_text('{"checks": []}\n')
+    done = run_suite(suite, "--keep-runs=1")
+    assert f"retention: {folders[0].name}: not pruned, it does not verify ({folders[0].name}/results.json: altered" in done.stdout
+    assert (reports / folders[0].name).is_dir()
+    assert not (reports / folders[1].name).exists()  # the intact ones were pruned
+    code, problems, _ = verify(reports, capsys)
+    assert code == 1 and any(p.startswith(f"{folders[0].name}/results.json: altered") for p in problems)
+
+
+def test_dangling_symlink_fifo_and_empty_folder_are_named(runs, capsys):
+    import os
+
+    reports, folders = runs
+    (folders[1] / "evil").symlink_to("/nonexistent/target")
+    os.mkfifo(folders[1] / "pipe")
+    (folders[2] / "added" / "deeper").mkdir(parents=True)
+    code, problems, _ = verify(reports, capsys)
+    assert code == 1
+    assert problems == [
+        f"{folders[1].name}/evil: extra file (symlink to /nonexistent/target), not in the manifest",
+        f"{folders[1].name}/pipe: extra file (FIFO), not in the manifest",
+        f"{folders[2].name}/added/deeper/: extra folder, not in the manifest",
+    ]
+
+
+def test_a_run_being_written_is_in_progress_not_tampering(runs, capsys):
+    import os
+
+    from opscheck.reports.folder import mark_in_progress
+
+    reports, folders = runs
+    writing = reports / "20991231T000000Z-daily"
+    writing.mkdir()
+    (writing / "results.json").write_text("{}")
+    fd = mark_in_progress(writing)
+    try:
+        code, problems, out = verify(reports, capsys)
+        assert (code, problems) == (0, [])
+        assert f"{writing.name}: in progress (being written, not sealed yet)" in out
+    finally:
+        os.close(fd)
+    # Its writer died without sealing it: now that is a problem.
+    code, problems, _ = verify(reports, capsys)
+    assert code == 1 and problems == [f"{writing.name}: never sealed (its run died before the end: killed, or the machine went down)"]
+    (writing / ".opscheck-in-progress").unlink()
+    code, problems, _ = verify(reports, capsys)
+    assert code == 1 and problems == [f"{writing.name}: manifest.json missing (run never sealed, or manifest removed)"]
+
+
+def test_the_next_run_follows_the_head_of_the_chain_not_the_latest_finish(tmp_path):
+    """Two suites sealing one after the other in the same second: the third run must not fork."""
+    from opscheck.reports.manifest import previous_run, seal, sha256_file
+
+    reports = tmp_path / "reports"
+    previous = None
+    # Sealed in this order, although their `finished` times say otherwise.
+    for name, finished in (("20261122T090000Z-daily", "2026-11-22T09:00:05Z"), ("20261122T090001Z-smoke", "2026-11-22T09:00:04Z")):
+        (reports / name).mkdir(parents=True)
+        document = {"run": {"finished": finished}, "previous": previous, "files": {}}
+        document["seal"] = seal(document)
+        (reports / name / "manifest.json").write_text(json.dumps(document))
+        previous = {"run": name, "manifest_sha256": sha256_file(reports / name / "manifest.json")}
+    current = reports / "20261122T090500Z-smoke"
+    current.mkdir()
+    assert previous_run(reports, exclude=current) == previous

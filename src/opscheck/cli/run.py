@@ -1,9 +1,10 @@
 """`opscheck run SUITE`: the cron and CI entry point.
 
-Takes the lock, runs pytest on the suite in a subprocess, reads the run's
+Takes the suite's lock, runs pytest on the suite in a subprocess, reads the run's
 results.json, notifies changes, prints cron-mail text (or one Nagios line) and
-exits with the run's verdict (DESIGN.md): 0 OK/WARN, 1 CRIT, 2 UNKNOWN,
-3 usage/inventory error or nothing selected, 75 another run holds the lock.
+exits with the run's verdict (DESIGN.md): 0 OK/WARN, 1 CRIT, 2 UNKNOWN (also a
+run stopped by SIGTERM/SIGINT), 3 usage/inventory error, nothing selected or a
+reports dir that cannot take the run, 75 another run of the suite holds the lock.
 """
 
 from __future__ import annotations
@@ -19,7 +20,14 @@ from opscheck.runner import exitcodes
 
 SUITES = ("daily", "weekly", "monthly", "quarterly", "smoke")
 DEFAULT_CHECK_TIMEOUT = "10m"
-LOCK_NAME = ".opscheck.lock"
+# Below this much free space (or free inodes) a run would fail half-way through its reports.
+MIN_FREE_BYTES = 16 << 20
+MIN_FREE_INODES = 200
+
+
+def lock_name(suite: str) -> str:
+    """One lock per suite: different suites run side by side, the same suite never twice at once."""
+    return f".opscheck-{suite}.lock"
 
 
 def add_parser(sub) -> None:
@@ -45,7 +53,13 @@ def add_parser(sub) -> None:
     p.add_argument("--deadline", metavar="DURATION", help="stop the run after this long (90s, 10m, 1h); what did not run is UNKNOWN")
     p.add_argument("--timeout", metavar="DURATION", default=DEFAULT_CHECK_TIMEOUT, help=f"per-check limit, setup included (pytest-timeout, signal method; default {DEFAULT_CHECK_TIMEOUT}; 0: none)")
     p.add_argument("-n", "--workers", metavar="N", help="pytest-xdist workers: a number or auto; checks of one host stay on one worker")
-    p.add_argument("--lock", metavar="PATH", help=f"lock file (default <reports dir>/{LOCK_NAME})")
+    p.add_argument("--lock", metavar="PATH", help="lock file (default <reports dir>/.opscheck-<suite>.lock)")
+    p.add_argument("--wait", metavar="DURATION", help="if a run of the same suite holds the lock, wait up to this long for it (default: exit 75 at once)")
+    p.add_argument("--waivers", metavar="PATH", help="waiver file (env OPSCHECK_WAIVERS)")
+    p.add_argument("--keep-runs", metavar="N", type=_count, help="after the run, keep only this suite's newest N runs (verified, then pruned; recorded in the manifest)")
+    p.add_argument("--keep-days", metavar="DAYS", type=_days, help="after the run, prune this suite's runs older than DAYS (verified first; recorded in the manifest)")
+    p.add_argument("--metrics-dir", metavar="DIR", help="also write DIR/opscheck_<suite>.prom atomically, for node_exporter's textfile collector (env OPSCHECK_METRICS_DIR)")
+    p.add_argument("--no-reports", action="store_true", help="keep no run folder (verdicts, exit code, notifications and the state file as usual)")
     p.add_argument("--nagios", action="store_true", help="print the Nagios plugin output (one line, the non-OK checks, per-check perfdata) and exit 0/1/2/3 (OK/WARNING/CRITICAL/UNKNOWN)")
     p.add_argument("--no-notify", action="store_true", help="send no notifications (the state file is still updated)")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing when the run exits 0 (cron mails only problems)")
@@ -71,6 +85,8 @@ class _Runner:
     def __init__(self, args):
         self.args = args
         self.out: list[str] = []
+        self.scratch: Path | None = None
+        self.state_dir: Path | None = None
 
     def stop(self, stop: _Stop) -> int:
         from opscheck.runner.outcome import nagios_error
@@ -95,14 +111,34 @@ class _Runner:
         reports_dir = _path(args.reports_dir or os.environ.get("OPSCHECK_REPORTS_DIR"), suite_dir, "reports")
         suite = suite_name(args.suite)
         deadline_s = _seconds(args.deadline, "--deadline") if args.deadline else None
+        wait_s = _seconds(args.wait, "--wait", zero_ok=True) if args.wait else 0.0
         timeout_s = _seconds(args.timeout, "--timeout", zero_ok=True) if args.timeout else None
         if args.workers is not None and args.workers != "auto" and not args.workers.isdigit():
             raise _Stop(exitcodes.USAGE, [f"-n {args.workers}: expected a number of workers or auto"])
+        self.state_dir = reports_dir
+        if args.no_reports:
+            import tempfile
+
+            # The run still needs its results.json to judge; it goes to a folder removed afterwards.
+            self.scratch = Path(tempfile.mkdtemp(prefix="opscheck-run-"))
+            run_reports = self.scratch
+        else:
+            run_reports = reports_dir
+            _check_free_space(reports_dir)
+        extra = []
+        if args.waivers:
+            extra.append(f"--opscheck-waivers={_path(args.waivers, Path.cwd(), '')}")
+        if args.keep_runs:
+            extra.append(f"--opscheck-keep-runs={args.keep_runs}")
+        if args.keep_days:
+            extra.append(f"--opscheck-keep-days={args.keep_days:g}")
+        if args.metrics_dir:
+            extra.append(f"--opscheck-metrics-dir={_path(args.metrics_dir, Path.cwd(), '')}")
         invocation = invoke.Invocation(
             suite_dir=suite_dir,
             markexpr=args.suite,
             suite=suite,
-            reports_dir=reports_dir,
+            reports_dir=run_reports,
             inventory=inventory_path,
             fail_on=args.fail_on,
             deadline=args.deadline,
@@ -110,12 +146,12 @@ class _Runner:
             check_timeout_s=timeout_s or None,
             workers=args.workers,
             severity=args.severity,
-            extra=(("-k", args.keyword) if args.keyword else ()) + tuple(args.pytest_args),
+            extra=tuple(extra) + (("-k", args.keyword) if args.keyword else ()) + tuple(args.pytest_args),
             plugins=args.plugins,
         )
-        lock_path = Path(args.lock).resolve() if args.lock else reports_dir / LOCK_NAME
+        lock_path = Path(args.lock).resolve() if args.lock else reports_dir / lock_name(suite)
         try:
-            lock = RunLock(lock_path, suite).acquire()
+            lock = RunLock(lock_path, suite).acquire(wait_s)
         except Locked as exc:
             if args.nagios:
                 print(f"OPSCHECK UNKNOWN - {exc}")
@@ -125,10 +161,15 @@ class _Runner:
         try:
             # After the lock, so that an overlapping cron run answers at once, before the imports.
             inventory = self._inventory(inventory_path)
-            completed = invoke.run(invocation, stream=args.verbose and not args.nagios)
+            keep = (lock.fd,) if lock.fd is not None else ()
+            completed = invoke.run(invocation, stream=args.verbose and not args.nagios, keep_fds=keep)
             return self._finish(invocation, completed, inventory)
         finally:
             lock.release()
+            if self.scratch is not None:
+                import shutil
+
+                shutil.rmtree(self.scratch, ignore_errors=True)
 
     def _inventory(self, path: Path):
         from opscheck.errors import InventoryError
@@ -147,6 +188,8 @@ class _Runner:
         args = self.args
         rc = completed.returncode
         if completed.folder is None:
+            if completed.interrupted:
+                raise _Stop(exitcodes.UNKNOWN, [f"stopped by {completed.interrupted} before any result was written"])
             raise _Stop(*_without_results(invocation, completed))
         results = outcome.load_results(completed.folder)
         counts = outcome.counts_of(results)
@@ -154,6 +197,9 @@ class _Runner:
         notes = []
         if completed.killed:
             notes.append(completed.killed)
+        if completed.interrupted:
+            code = exitcodes.UNKNOWN
+            notes.append(f"stopped by {completed.interrupted}: checks not run are UNKNOWN")
         if (completed.killed or rc in (exitcodes.PYTEST_INTERRUPTED, exitcodes.PYTEST_INTERNAL)) and code == exitcodes.OK:
             code = exitcodes.UNKNOWN
             notes.append(f"pytest ended abnormally (exit {rc}): the run may be incomplete")
@@ -167,7 +213,7 @@ class _Runner:
         from opscheck.notify.after_run import Notified, after_run
 
         try:
-            notified = after_run(None if args.no_notify else config, results, invocation.reports_dir, invocation.suite, run_state, report)
+            notified = after_run(None if args.no_notify else config, results, self.state_dir, invocation.suite, run_state, report)
         except Exception as exc:  # noqa: BLE001 - state or notification trouble must not cost the verdict
             notified = Notified()
             notes.append(f"state file or notifications failed: {type(exc).__name__}: {exc}")
@@ -176,10 +222,19 @@ class _Runner:
             print(redact(text))
             return nagios_code
         failed_delivery = any(not d.ok for d in notified.deliveries)
+        anchor = [] if args.no_reports else [outcome.manifest_line(completed.folder)]
+        # The manifest hash is the audit anchor kept from the cron mail: printed even when quiet.
+        refused = [line for line in completed.output.splitlines() if line.startswith("retention: ")]
         if args.quiet and code == exitcodes.OK and not failed_delivery and not notes:
+            # A run that would not prune because an old run does not verify is news even when all is OK.
+            quiet = outcome.waiver_lines(results) + refused + anchor
+            if quiet:
+                print(redact("\n".join(quiet)))
             return code
-        lines = outcome.cron_text(results, completed.folder, code, report_url)
-        lines += [f"note: {n}" for n in notes] + notified.lines()
+        lines = outcome.cron_text(results, completed.folder, code, report_url, reports=not args.no_reports)
+        lines += outcome.waiver_lines(results) + outcome.retention_lines(completed.folder)
+        lines += refused
+        lines += [f"note: {n}" for n in notes] + notified.lines() + anchor
         print(redact("\n".join(lines)))
         return code
 
@@ -200,12 +255,50 @@ def _without_results(invocation, completed) -> tuple[int, list[str]]:
     if completed.killed:
         return exitcodes.UNKNOWN, [completed.killed + "; no results were written"]
     errors = _failure_lines(completed.output) or completed.output.strip().splitlines()[-10:]
+    unwritable = [line.split("opscheck: ", 1)[1] for line in completed.output.splitlines() if line.startswith("opscheck: cannot write reports: ")]
+    if unwritable:
+        return exitcodes.USAGE, unwritable[:1]
     if rc in (exitcodes.PYTEST_USAGE, exitcodes.PYTEST_INTERNAL):
         return exitcodes.USAGE, errors or [f"pytest exited {rc}"]
     if rc == exitcodes.PYTEST_OK:
         return exitcodes.USAGE, [f"-m {invocation.markexpr!r} selected no opscheck check (pytest ran only plain tests)"]
     # Nothing was judged, so nothing is known: UNKNOWN, whatever pytest's own code.
     return exitcodes.UNKNOWN, [f"pytest exited {rc} and wrote no results.json", *errors[-5:]]
+
+
+def _check_free_space(reports_dir: Path) -> None:
+    """Refuse a run the reports dir cannot take, before it starts, rather than half-way through."""
+    import errno
+
+    probe = reports_dir
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    try:
+        stats = os.statvfs(probe)
+    except OSError as exc:
+        raise _Stop(exitcodes.USAGE, [f"{reports_dir}: [Errno {exc.errno}] {exc.strerror}"]) from None
+    free = stats.f_bavail * stats.f_frsize
+    if free < MIN_FREE_BYTES or (stats.f_files and stats.f_favail < MIN_FREE_INODES):
+        raise _Stop(exitcodes.USAGE, [
+            f"{reports_dir}: [Errno {errno.ENOSPC}] {os.strerror(errno.ENOSPC)} "
+            f"({free >> 10} KiB, {stats.f_favail} inodes free; a run needs {MIN_FREE_BYTES >> 20} MiB): nothing was run"
+        ])
+
+
+def _count(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of runs of at least 1, found {text!r}")
+    return int(text)
+
+
+def _days(text: str) -> float:
+    try:
+        days = float(text)
+    except ValueError:
+        days = float("nan")
+    if not days > 0 or days == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number of days, found {text!r}")
+    return days
 
 
 def _failure_lines(output: str) -> list[str]:
@@ -225,6 +318,8 @@ def _seconds(text: str, option: str, zero_ok: bool = False) -> float:
         seconds = parse_seconds(text)
     except ValueError as exc:
         raise _Stop(exitcodes.USAGE, [f"{option} {text}: {exc}"]) from None
+    if not seconds == seconds or seconds in (float("inf"), float("-inf")):  # nan, inf
+        raise _Stop(exitcodes.USAGE, [f"{option} {text}: expected a finite duration"])
     if seconds < 0 or (seconds == 0 and not zero_ok):
         raise _Stop(exitcodes.USAGE, [f"{option} {text}: expected a positive duration"])
     return seconds

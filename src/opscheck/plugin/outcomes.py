@@ -70,7 +70,10 @@ def make_report(item: pytest.Item, call: pytest.CallInfo, report: pytest.TestRep
 
 def failure_text(result: Result, evidence_lines: int = 20) -> str:
     text = f"{result.verdict.value}: {result.summary}"
-    evidence = result.to_dict()["evidence"]
+    record = result.to_dict()
+    if record.get("runbook"):
+        text += f"\nrunbook: {record['runbook']}"
+    evidence = record["evidence"]
     if evidence:
         if not isinstance(evidence, str):
             evidence = json.dumps(evidence, indent=1, default=str)

@@ -26,7 +26,7 @@ from opscheck.plugin.results import (
     discard_unused,
 )
 from opscheck.redact import redact
-from opscheck.reports.folder import create_run_folder
+from opscheck.reports.folder import create_run_folder, mark_in_progress
 from opscheck.reports.run import utcnow
 
 
@@ -51,6 +51,7 @@ def pytest_configure(config: pytest.Config) -> None:
     created = not reports_dir.exists()
     started = utcnow()
     run_folder = RunFolder(create_run_folder(reports_dir, started, resolved.suite), reports_dir, started, created)
+    run_folder.marker_fd = mark_in_progress(run_folder.path)  # `opscheck verify`: in progress, not tampered
     config.stash[RUN_FOLDER] = run_folder
     if _unset(config, "xmlpath"):
         config.option.xmlpath = str(run_folder.path / JUNIT)
@@ -115,3 +116,24 @@ def redact_report(report: pytest.TestReport) -> None:
 
 def _unset(config: pytest.Config, option: str) -> bool:
     return hasattr(config.option, option) and not getattr(config.option, option)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem):
+    """allure-pytest writes as each check ends: a full or read-only reports disk stops the run
+    with one line (results.py removes the folder at the end), not an INTERNALERROR traceback."""
+    try:
+        return (yield)
+    except OSError as exc:
+        from opscheck.plugin.results import ReportsUnwritable, _unwritable
+
+        run_folder = item.config.stash.get(RUN_FOLDER, None)
+        cause = _unwritable(exc)
+        if cause is None or run_folder is None:
+            raise
+        line = ReportsUnwritable(cause, run_folder.path).line
+        listener = item.config.pluginmanager.get_plugin("opscheck-results")
+        if listener is not None and not listener.unwritable:
+            listener.unwritable = line
+        item.session.shouldstop = line
+        return True

@@ -28,6 +28,7 @@ HELP = {
     "waivers": "YAML file of waivers (check id glob, justification, approver, expires) (env OPSCHECK_WAIVERS, ini opscheck_waivers)",
     "keep_runs": "after the run, keep only the newest N run folders (pruned runs are recorded in the manifest)",
     "keep_days": "after the run, prune run folders older than N days (pruned runs are recorded in the manifest)",
+    "metrics_dir": "also write the run's metrics to DIR/opscheck_<suite>.prom, atomically, for node_exporter's textfile collector (env OPSCHECK_METRICS_DIR, ini opscheck_metrics_dir)",
     "deadline": "overall deadline (90s, 10m or seconds): checks not started by then are UNKNOWN 'not run'",
 }
 
@@ -45,6 +46,7 @@ class Settings:
     waivers: Path | None = None
     keep_runs: int | None = None
     keep_days: float | None = None
+    metrics_dir: Path | None = None
 
 
 # Every option, as (name, argparse attributes); dest = name with "_" for "-". Each is registered as
@@ -62,6 +64,7 @@ OPTIONS = (
     ("keep-runs", {"metavar": "N"}),
     ("keep-days", {"metavar": "DAYS"}),
     ("deadline", {"metavar": "DURATION"}),
+    ("metrics-dir", {"metavar": "DIR"}),
 )
 GROUP = "opscheck"
 SHORT = pytest.StashKey[frozenset]()
@@ -76,6 +79,7 @@ def add_options(parser: pytest.Parser) -> None:
     parser.addini("opscheck_reports_dir", HELP["reports_dir"])
     parser.addini("opscheck_concurrency", HELP["concurrency"])
     parser.addini("opscheck_waivers", HELP["waivers"])
+    parser.addini("opscheck_metrics_dir", HELP["metrics_dir"])
 
 
 def add_short_spellings(config: pytest.Config, parser: pytest.Parser) -> None:
@@ -137,7 +141,18 @@ def resolve(config: pytest.Config) -> Settings:
         waivers=_waivers_path(config, rootdir),
         keep_runs=_positive(config.getoption("keep_runs"), "--keep-runs", int),
         keep_days=_positive(config.getoption("keep_days"), "--keep-days", float),
+        metrics_dir=_metrics_dir(config, rootdir),
     )
+
+
+def _metrics_dir(config: pytest.Config, rootdir: Path) -> Path | None:
+    path, given = _first(
+        (config.getoption("metrics_dir"), Path.cwd()),
+        (os.environ.get("OPSCHECK_METRICS_DIR"), Path.cwd()),
+        (config.getini("opscheck_metrics_dir") or None, rootdir),
+        default=("", rootdir),
+    )
+    return path if given else None
 
 
 def _waivers_path(config: pytest.Config, rootdir: Path) -> Path | None:

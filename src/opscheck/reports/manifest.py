@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
 from opscheck.redact import redact_data
-from opscheck.reports.folder import write_atomic
+from opscheck.reports.folder import IN_PROGRESS, write_atomic
 from opscheck.reports.run import Run
 
 FILENAME = "manifest.json"
@@ -31,14 +33,45 @@ def sha256_file(path: Path) -> str:
 
 
 def folder_files(folder: Path) -> dict[str, dict[str, Any]]:
-    """Every file below `folder` but the manifest: relative path -> sha256 and size."""
-    files = {}
-    for path in sorted(p for p in folder.rglob("*") if p.is_file() or p.is_symlink()):
+    """Every entry below `folder` but folders and the manifest: relative path -> sha256 and size.
+
+    Judged by lstat, never followed or opened unless a regular file: a dangling symlink,
+    a FIFO (opening one would block) or a device added to a run folder is an entry with
+    its `kind` and no hash, so verification names it instead of crashing or hanging."""
+    files: dict[str, dict[str, Any]] = {}
+    for path in sorted(folder.rglob("*")):
         relative = path.relative_to(folder).as_posix()
-        if relative == FILENAME:
+        if relative in (FILENAME, IN_PROGRESS):
+            continue  # the writer's own marker goes right after sealing
+        try:
+            info = path.lstat()
+        except OSError:
+            continue  # removed while we walked
+        if stat.S_ISDIR(info.st_mode):
             continue
-        files[relative] = {"sha256": sha256_file(path), "size": path.stat().st_size}
+        if stat.S_ISREG(info.st_mode):
+            try:
+                files[relative] = {"sha256": sha256_file(path), "size": info.st_size}
+            except OSError as exc:
+                files[relative] = {"sha256": None, "size": info.st_size, "kind": f"unreadable ({exc.strerror})"}
+        elif stat.S_ISLNK(info.st_mode):
+            files[relative] = {"sha256": None, "size": 0, "kind": f"symlink to {os.readlink(path)}"}
+        else:
+            kind = "FIFO" if stat.S_ISFIFO(info.st_mode) else "socket" if stat.S_ISSOCK(info.st_mode) else "device"
+            files[relative] = {"sha256": None, "size": 0, "kind": kind}
     return files
+
+
+def empty_folders(folder: Path) -> list[str]:
+    """Folders below `folder` with nothing in them: the manifest names them, as files name the rest."""
+    empty = []
+    for path in sorted(folder.rglob("*")):
+        try:
+            if path.is_dir() and not path.is_symlink() and not any(path.iterdir()):
+                empty.append(path.relative_to(folder).as_posix())
+        except OSError:
+            continue
+    return empty
 
 
 def seal(document: dict) -> str:
@@ -54,6 +87,7 @@ def write(run: Run, folder: Path) -> str:
         "previous": run.previous,
         "pruned": run.pruned,
         "files": folder_files(folder),
+        "folders": empty_folders(folder),
     }
     document["seal"] = seal(document)
     data = json.dumps(document, indent=1, sort_keys=False).encode() + b"\n"
@@ -84,9 +118,15 @@ def sealed_runs(reports_dir: Path, exclude: Path | None = None) -> list[Path]:
 
 
 def previous_run(reports_dir: Path, exclude: Path) -> dict | None:
-    """The link to the most recently sealed run: its id and its manifest's sha256."""
+    """The link to the most recently sealed run: its id and its manifest's sha256.
+
+    That is the head of the chain, the sealed run no other run follows, rather than the
+    one with the latest `finished` time: suites running side by side can finish in one
+    order (or in the same second) and seal in another."""
     runs = sealed_runs(reports_dir, exclude)
     if not runs:
         return None
-    last = runs[-1]
+    followed = {((read(p) or {}).get("previous") or {}).get("run") for p in runs}
+    heads = [p for p in runs if p.name not in followed]
+    last = (heads or runs)[-1]
     return {"run": last.name, "manifest_sha256": sha256_file(last / FILENAME)}

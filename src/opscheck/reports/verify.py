@@ -6,7 +6,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from opscheck.reports.manifest import FILENAME, folder_files, read, seal, sha256_file
+from opscheck.reports.folder import IN_PROGRESS, in_progress
+from opscheck.reports.manifest import FILENAME, empty_folders, folder_files, read, seal, sha256_file
 
 RUN_NAME = re.compile(r"^\d{8}T\d{6}Z-")
 
@@ -38,9 +39,9 @@ def verify(path: Path) -> Verification:
         if not folders:
             result.problems.append(f"{path}: no run folders (nothing to verify)")
             return result
-        latest = path / "latest"
-        if latest.is_symlink() and not latest.resolve().is_dir():
-            result.problems.append(f"{latest}: points at {latest.readlink()}, which is missing")
+        for latest in sorted(path.glob("latest*")):
+            if latest.is_symlink() and not latest.resolve().is_dir():
+                result.problems.append(f"{latest}: points at {latest.readlink()}, which is missing")
     documents = {}
     for folder in folders:
         document = _verify_folder(folder, result)
@@ -53,6 +54,13 @@ def verify(path: Path) -> Verification:
 def _verify_folder(folder: Path, result: Verification) -> dict | None:
     name = folder.name
     result.runs.append(name)
+    if not (folder / FILENAME).exists() and in_progress(folder):
+        # Its writer is alive and will seal it: not tampering, not yet verifiable.
+        result.notes.append(f"{name}: in progress (being written, not sealed yet)")
+        return None
+    if not (folder / FILENAME).exists() and (folder / IN_PROGRESS).exists():
+        result.problems.append(f"{name}: never sealed (its run died before the end: killed, or the machine went down)")
+        return None
     if not (folder / FILENAME).exists():
         result.problems.append(f"{name}: {FILENAME} missing (run never sealed, or manifest removed)")
         return None
@@ -71,8 +79,29 @@ def _verify_folder(folder: Path, result: Verification) -> dict | None:
         elif actual[relative]["sha256"] != recorded[relative].get("sha256"):
             result.problems.append(f"{name}/{relative}: altered (sha256 {actual[relative]['sha256'][:12]}…, manifest says {str(recorded[relative].get('sha256'))[:12]}…)")
     for relative in sorted(set(actual) - set(recorded)):
-        result.problems.append(f"{name}/{relative}: extra file, not in the manifest")
+        kind = actual[relative].get("kind")
+        result.problems.append(f"{name}/{relative}: extra file{f' ({kind})' if kind else ''}, not in the manifest")
+    for relative in sorted(set(empty_folders(folder)) - set(document.get("folders") or [])):
+        result.problems.append(f"{name}/{relative}/: extra folder, not in the manifest")
     return document
+
+
+def verify_before_pruning(reports_dir: Path, names: list[str]) -> dict[str, list[str]]:
+    """The problems of each run about to be pruned: its own files and seal, and its successors' links to it."""
+    problems: dict[str, list[str]] = {}
+    successors = [read(p) for p in Path(reports_dir).iterdir() if p.is_dir() and not p.is_symlink() and p.name not in names]
+    for name in names:
+        result = Verification()
+        folder = Path(reports_dir) / name
+        if _verify_folder(folder, result) is not None and (folder / FILENAME).exists():
+            found = sha256_file(folder / FILENAME)
+            for document in successors:
+                previous = (document or {}).get("previous") or {}
+                if previous.get("run") == name and previous.get("manifest_sha256") != found:
+                    result.problems.append(f"chain break: {(document.get('run') or {}).get('id')} follows {name}, whose {FILENAME} changed")
+        if result.problems:
+            problems[name] = result.problems
+    return problems
 
 
 def _verify_chain(reports_dir: Path, documents: dict[str, dict], present: list[str], result: Verification) -> None:

@@ -4,16 +4,22 @@ A subprocess, not `pytest.main()`, so a check that wedges the interpreter (a
 hung C call that no signal interrupts) cannot take the runner, its lock and its
 notifications with it: past the deadline plus a grace period the runner
 interrupts pytest's process group (pytest still writes its reports), then kills it.
+
+pytest runs in its own process group with a parent-death signal, so a runner
+killed with SIGKILL takes pytest with it (no orphan run overlapping the next one);
+SIGTERM or SIGINT to the runner interrupts pytest, which writes its reports.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,20 +57,20 @@ class Invocation:
 
     def argv(self) -> list[str]:
         # Paths with '=': pytest would take a space-separated path for a test path (README).
-        args = [sys.executable, "-m", "pytest", "-m", self.markexpr, f"--suite={self.suite}"]
+        args = [sys.executable, "-m", "pytest", "-m", self.markexpr, f"--opscheck-suite={self.suite}"]
         if self.plugins == "suite":
             args += [arg for module in SUITE_PLUGINS for arg in ("-p", module)]
-        args += [f"--reports-dir={self.reports_dir}", "-p", "no:cacheprovider", f"--fail-on={self.fail_on}"]
+        args += [f"--opscheck-reports-dir={self.reports_dir}", "-p", "no:cacheprovider", f"--opscheck-fail-on={self.fail_on}"]
         if self.inventory is not None:
-            args.append(f"--inventory={self.inventory}")
+            args.append(f"--opscheck-inventory={self.inventory}")
         if self.deadline:
-            args.append(f"--deadline={self.deadline}")
+            args.append(f"--opscheck-deadline={self.deadline}")
         if self.check_timeout_s:
             args += [f"--timeout={self.check_timeout_s:g}", "--timeout-method=signal"]
         if self.workers:
             args += ["-n", self.workers, "--dist", "loadgroup"]
         if self.severity:
-            args.append(f"--severity={self.severity}")
+            args.append(f"--opscheck-severity={self.severity}")
         args += ["-q", "-rfE", *self.extra]
         return args
 
@@ -81,11 +87,13 @@ class Completed:
     output: str
     duration_s: float
     killed: str | None = None  # why the runner had to stop pytest itself
+    interrupted: str | None = None  # the signal that stopped the runner (SIGTERM, SIGINT)
     folder: Path | None = None
     new_folders: list[Path] = field(default_factory=list)
 
 
-def run(invocation: Invocation, stream: bool = False) -> Completed:
+def run(invocation: Invocation, stream: bool = False, keep_fds: tuple[int, ...] = ()) -> Completed:
+    """`keep_fds`: descriptors pytest inherits (the run lock, so it is held while pytest lives)."""
     before = _run_folders(invocation.reports_dir)
     hard_limit = None
     if invocation.deadline_s:
@@ -101,11 +109,14 @@ def run(invocation: Invocation, stream: bool = False) -> Completed:
             stderr=subprocess.STDOUT if sink else None,
             start_new_session=True,  # our own process group: xdist workers go with it
             env=invocation.env(),
+            pass_fds=keep_fds,
+            preexec_fn=_die_with(os.getpid()),
         )
-        killed = _wait(process, hard_limit)
+        with _forward_stop_signals(process) as stopped:
+            killed = _wait(process, hard_limit)
         log.seek(0)
         output = log.read()
-    completed = Completed(process.returncode, output, time.monotonic() - started, killed)
+    completed = Completed(process.returncode, output, time.monotonic() - started, killed, stopped.get("signal"))
     new = sorted(f for f in _run_folders(invocation.reports_dir) - before if (f / "results.json").exists())
     completed.new_folders = new
     completed.folder = _pick(new, invocation.suite)
@@ -131,8 +142,49 @@ def _wait(process: subprocess.Popen, hard_limit: float | None) -> str | None:
         return f"pytest was still running {hard_limit + INTERRUPT_GRACE_S:.0f}s after the start and was killed"
 
 
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with(parent: int):
+    """preexec_fn: the kernel sends SIGKILL to pytest when the runner dies, however it dies."""
+
+    def preexec() -> None:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:  # the runner died before prctl took effect
+            os._exit(1)
+
+    return preexec
+
+
+@contextlib.contextmanager
+def _forward_stop_signals(process: subprocess.Popen):
+    """SIGTERM/SIGINT to the runner: interrupt pytest (it writes its reports), kill it if it lingers."""
+    stopped: dict[str, str] = {}
+
+    def handler(signum, _frame) -> None:
+        name = signal.Signals(signum).name
+        if "signal" in stopped:
+            _signal_group(process, signal.SIGKILL)
+            return
+        stopped["signal"] = name
+        _signal_group(process, signal.SIGINT)
+        timer = threading.Timer(INTERRUPT_GRACE_S, _signal_group, (process, signal.SIGKILL))
+        timer.daemon = True
+        timer.start()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield stopped
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
 def _signal_group(process: subprocess.Popen, sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError):
+    if process.returncode is not None:
+        return  # reaped: its pid may belong to someone else by now
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, sig)
 
 

@@ -1,7 +1,11 @@
-"""One run at a time: an `fcntl` lock that the kernel drops when the holder dies.
+"""One run of a suite at a time: an `fcntl` lock that the kernel drops when the holder dies.
 
-A stale lock file therefore never blocks cron; the file only carries who holds
-it, for the one line the second run prints.
+One lock file per suite (`.opscheck-<suite>.lock`), so `smoke` every 5 minutes and
+`daily` at 09:00 run side by side; what the suites share (the chain of manifests,
+`latest`) is serialised only while a run seals (reports/folder.py). The pytest child
+inherits the lock's file descriptor, so the lock is held as long as any part of the
+run lives. A stale lock file never blocks cron; the file only carries who holds it,
+for the one line the second run prints.
 """
 
 from __future__ import annotations
@@ -30,15 +34,22 @@ class RunLock:
         self.suite = suite
         self._fd: int | None = None
 
-    def acquire(self) -> RunLock:
+    def acquire(self, wait_s: float = 0.0) -> RunLock:
+        """Take the lock; with `wait_s`, wait up to that long for the holder to finish."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = _read_holder(fd)
-            os.close(fd)
-            raise Locked(self.path, holder) from None
+        give_up = time.monotonic() + wait_s
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() < give_up:
+                    time.sleep(min(0.2, max(0.0, give_up - time.monotonic())))
+                    continue
+                holder = _read_holder(fd)
+                os.close(fd)
+                raise Locked(self.path, holder) from None
         holder = {
             "pid": os.getpid(),
             "host": socket.gethostname(),
@@ -49,6 +60,10 @@ class RunLock:
         os.pwrite(fd, json.dumps(holder).encode() + b"\n", 0)
         self._fd = fd
         return self
+
+    @property
+    def fd(self) -> int | None:
+        return self._fd
 
     def release(self) -> None:
         if self._fd is not None:

@@ -66,7 +66,7 @@ def run_state(counts: dict[str, int], exit_code: int) -> str:
     return state
 
 
-def cron_text(results: dict, folder: Path, exit_code: int, report_url: str | None = None) -> list[str]:
+def cron_text(results: dict, folder: Path, exit_code: int, report_url: str | None = None, reports: bool = True) -> list[str]:
     run = results.get("run", {})
     counts = counts_of(results)
     state = run_state(counts, exit_code)
@@ -78,8 +78,39 @@ def cron_text(results: dict, folder: Path, exit_code: int, report_url: str | Non
     problems.sort(key=lambda c: LISTED.index(c["verdict"]))
     for check in problems:
         lines.append(f"  {check['verdict']:<7} [{check.get('severity') or '-'}] {short_id(check['id'])}: {check.get('summary', '')}")
-    lines.append(f"report: {report_location(folder, report_url)}")
+        if check.get("runbook"):
+            lines.append(f"          runbook: {check['runbook']}")
+    if reports:
+        lines.append(f"report: {report_location(folder, report_url)}")
     return lines
+
+
+def manifest_line(folder: Path) -> str:
+    """`manifest sha256 <hex> <run>`: the anchor to keep outside the box (docs/reports.md)."""
+    from opscheck.reports.manifest import FILENAME, sha256_file
+
+    try:
+        return f"manifest sha256 {sha256_file(Path(folder) / FILENAME)} {Path(folder).name}"
+    except OSError as exc:
+        return f"manifest: none for {Path(folder).name} ({exc.strerror}): the run was not sealed"
+
+
+def waiver_lines(results: dict) -> list[str]:
+    """Waivers that no longer do anything (expired, or matching no check) belong in the mail."""
+    lines = []
+    for waiver in results.get("run", {}).get("waivers") or []:
+        if waiver.get("status") == "expired":
+            lines.append(f"waiver {waiver.get('id')!r}: expired {waiver.get('expires', '')}".rstrip() + ": renew or remove it")
+        elif waiver.get("status") == "stale":
+            lines.append(f"waiver {waiver.get('id')!r}: stale (matches no check): remove it")
+    return lines
+
+
+def retention_lines(folder: Path) -> list[str]:
+    from opscheck.reports.manifest import read
+
+    document = read(Path(folder)) or {}
+    return [f"pruned old run {p.get('run')} (manifest sha256 {p.get('manifest_sha256')})" for p in document.get("pruned") or []]
 
 
 def nagios_line(results: dict) -> tuple[str, int]:

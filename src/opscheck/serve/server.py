@@ -6,16 +6,27 @@
 Only GET and HEAD; paths under /reports/ are resolved and must stay inside the
 reports dir (no `..`, no symlink out, no hidden files such as the lock and the
 state files); optional basic auth compares in constant time.
+
+Under load and abuse: a listen backlog of 1024 (the default 5 reset a burst of
+200 probes), a read timeout per connection (an idle half-open connection is
+dropped after `read_timeout_s`), at most `max_connections` handler threads (a
+connection beyond that gets a one-line 503 and is closed at once, so a thousand
+idle sockets cannot pin a thousand threads), a path the file system cannot hold
+is a 404, and a handler error is one log line, never a traceback. IPv6 addresses
+(`--bind ::1`) get an AF_INET6 socket.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hmac
 import html
 import mimetypes
 import shutil
+import socket
 import sys
+import threading
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,7 +34,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from opscheck import __version__
-from opscheck.serve.runs import health, latest_run
+from opscheck.serve.runs import health, latest_run, merged_metrics
 from opscheck.units import parse_duration
 
 METRICS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -36,13 +47,54 @@ class ServeSettings:
     max_age_s: float = 26 * 3600.0
     auth: tuple[str, str] | None = None  # (user, password)
     quiet: bool = False
+    read_timeout_s: float = 10.0
+    max_connections: int = 256
+
+
+BUSY = b"HTTP/1.0 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 5\r\nRetry-After: 1\r\n\r\nbusy\n"
+
+
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 1024  # listen backlog (the kernel caps it at net.core.somaxconn)
+    daemon_threads = True
+    block_on_close = False
+
+    def __init__(self, address, handler, settings: ServeSettings):
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
+        self.settings = settings
+        self._slots = threading.BoundedSemaphore(settings.max_connections)
+        super().__init__(address, handler)
+
+    def process_request(self, request, client_address) -> None:
+        if not self._slots.acquire(blocking=False):
+            # Over the cap: answer without a thread and close, instead of queueing behind idle sockets.
+            with contextlib.suppress(OSError):
+                request.setblocking(False)
+                request.send(BUSY)
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except Exception:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request, client_address) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+    def handle_error(self, request, client_address) -> None:
+        if not self.settings.quiet:
+            kind, exc, _ = sys.exc_info()
+            sys.stderr.write(f"{client_address[0]} error: {kind.__name__ if kind else 'error'}: {exc}\n")
 
 
 def make_server(settings: ServeSettings, host: str = "127.0.0.1", port: int = 0) -> ThreadingHTTPServer:
-    handler = type("Handler", (_Handler,), {"settings": settings})
-    server = ThreadingHTTPServer((host, port), handler)
-    server.daemon_threads = True
-    return server
+    handler = type("Handler", (_Handler,), {"settings": settings, "timeout": settings.read_timeout_s})
+    return _Server((host, port), handler, settings)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -106,7 +158,16 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(HTTPStatus.OK if healthy else HTTPStatus.SERVICE_UNAVAILABLE, reason + "\n")
 
     def _metrics(self, query: dict) -> None:
-        run = latest_run(self.settings.reports_dir, query.get("suite") or self.settings.suite)
+        suite = query.get("suite") or self.settings.suite
+        if suite is None:
+            # Every suite's latest run, merged: the daily suite's metrics stay after a smoke run.
+            text = merged_metrics(self.settings.reports_dir)
+            if text is None:
+                self._send(HTTPStatus.NOT_FOUND, f"no metrics.prom in any run in {self.settings.reports_dir}\n")
+            else:
+                self._send(HTTPStatus.OK, text, METRICS_TYPE)
+            return
+        run = latest_run(self.settings.reports_dir, suite)
         path = run.folder / "metrics.prom" if run else None
         if path is None or not path.is_file():
             where = run.folder.name if run else str(self.settings.reports_dir)
@@ -120,6 +181,12 @@ class _Handler(BaseHTTPRequestHandler):
         if any(p in ("..", ".") or p.startswith(".") or "\\" in p or "\0" in p for p in parts):
             self._send(HTTPStatus.NOT_FOUND, "not found\n")
             return
+        try:
+            self._reports_path(root, rest, parts)
+        except OSError:  # a name longer than the file system allows (ENAMETOOLONG), a loop, ...
+            self._send(HTTPStatus.NOT_FOUND, "not found\n")
+
+    def _reports_path(self, root: Path, rest: str, parts: list[str]) -> None:
         target = root.joinpath(*parts).resolve()
         if target != root and root not in target.parents:
             self._send(HTTPStatus.NOT_FOUND, "not found\n")
