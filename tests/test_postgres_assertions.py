@@ -10,7 +10,7 @@ import pytest
 from pg_servers import MAIN_HOST, MAIN_PORT, admin, drop_database, drop_role, dsn, results, unique
 
 from conftest import require_tcp
-from opscheck.probes.pg_session import close_all
+from opscheck.probes.postgres.session import close_all
 from opscheck.verdict import Verdict
 
 

@@ -15,7 +15,7 @@ from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, mo
 
 from opscheck.inventory.sections.common import Item
 from opscheck.inventory.types import Duration, DurationLimits, MaybeSecret, Regex, Strict
-from opscheck.probes.jsonrules import JsonRule, parse_rules
+from opscheck.inventory.jsonrules import JsonRule, parse_rules
 from opscheck.redact import redact
 from opscheck.units import describe_input
 

@@ -12,8 +12,8 @@ import shlex
 from opscheck.errors import Unmeasurable
 from opscheck.host import run
 from opscheck.measurement import Measurement, Target
-from opscheck.probes.backupfiles import Clock, kind, newest
-from opscheck.probes.integrity import member_matches
+from opscheck.probes.backups.listing import Clock, kind, newest
+from opscheck.probes.backups.integrity import member_matches
 
 _DRILL = (
     "d=$(mktemp -d \"${{TMPDIR:-/tmp}}/opscheck-extract.XXXXXX\") || exit 97; "

@@ -10,7 +10,7 @@ import dataclasses
 import time
 
 from opscheck.measurement import Measurement, Target
-from opscheck.probes.backupfiles import kind, list_backups, newest
+from opscheck.probes.backups.listing import kind, list_backups, newest
 from opscheck.threshold import Direction, Threshold
 from opscheck.units import format_duration, format_size, format_value
 

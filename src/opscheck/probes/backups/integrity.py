@@ -24,7 +24,7 @@ import shlex
 from opscheck.errors import Unmeasurable
 from opscheck.host import run
 from opscheck.measurement import Measurement, Target
-from opscheck.probes.backupfiles import BackupFile, Clock, kind, newest
+from opscheck.probes.backups.listing import BackupFile, Clock, kind, newest
 
 SQL_TRAILERS = ("-- PostgreSQL database dump complete", "-- PostgreSQL database cluster dump complete")
 _DIAGNOSTIC = re.compile(r"^(tar|gzip|zstd|xz|bzip2|lz4|lzip|sh|/bin/sh): ")

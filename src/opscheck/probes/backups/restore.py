@@ -26,7 +26,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from opscheck.errors import TargetDown, Unmeasurable
 from opscheck.host import run
 from opscheck.measurement import Measurement, Target
-from opscheck.probes.backupfiles import BackupFile, Clock, kind, newest
+from opscheck.probes.backups.listing import BackupFile, Clock, kind, newest
 from opscheck.redact import register_secret
 
 _USER_RELATIONS = """

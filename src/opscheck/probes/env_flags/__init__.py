@@ -15,7 +15,7 @@ from opscheck.errors import TargetDown, Unmeasurable
 from opscheck.host import run
 from opscheck.inventory.model import Inventory
 from opscheck.measurement import Measurement, Target
-from opscheck.probes.processes import matching, processes
+from opscheck.probes.services.processes import matching, processes
 from opscheck.redact import redact
 from opscheck.registry import Kind
 from opscheck.targets import make_target

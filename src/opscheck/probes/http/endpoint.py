@@ -27,8 +27,8 @@ from opscheck.errors import Unmeasurable
 from opscheck.inventory.model import Inventory
 from opscheck.inventory.sections.http import HttpItem
 from opscheck.measurement import Measurement, Target
-from opscheck.probes.attempts import Attempt, attempt_until_ok, outcome_note
-from opscheck.probes.jsonrules import show, unmet
+from opscheck.probes.http.attempts import Attempt, attempt_until_ok, outcome_note
+from opscheck.inventory.jsonrules import show, unmet
 from opscheck.redact import MASK, redact, redact_data
 from opscheck.registry import Kind
 from opscheck.targets import make_target

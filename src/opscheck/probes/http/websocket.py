@@ -18,8 +18,8 @@ from urllib.parse import urlsplit
 from opscheck.inventory.model import Inventory
 from opscheck.inventory.sections.http import HttpItem
 from opscheck.measurement import Measurement, Target
-from opscheck.probes.attempts import Attempt
-from opscheck.probes.http import http_targets, mask_headers, measure_attempts
+from opscheck.probes.http.attempts import Attempt
+from opscheck.probes.http.endpoint import http_targets, mask_headers, measure_attempts
 from opscheck.registry import Kind
 from opscheck.units import format_duration
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from opscheck.measurement import Measurement, Target
-from opscheck.probes.pg_session import read_only
-from opscheck.probes.pg_text import plain, shorten_query
+from opscheck.probes.postgres.session import read_only
+from opscheck.probes.postgres.text import plain, shorten_query
 from opscheck.units import format_duration
 
 MAX_ROWS = 10

@@ -12,8 +12,8 @@ from decimal import Decimal
 
 from opscheck.errors import Unmeasurable
 from opscheck.measurement import Measurement, Target
-from opscheck.probes.pg_session import read_only
-from opscheck.probes.pg_text import plain
+from opscheck.probes.postgres.session import read_only
+from opscheck.probes.postgres.text import plain
 
 SHOWN_ROWS = 10
 

@@ -4,8 +4,8 @@ and inactive replication slots with the WAL they keep on disk."""
 from __future__ import annotations
 
 from opscheck.measurement import Measurement, Target
-from opscheck.probes.pg_session import read_only
-from opscheck.probes.pg_text import plain
+from opscheck.probes.postgres.session import read_only
+from opscheck.probes.postgres.text import plain
 from opscheck.units import format_size
 
 _PRIMARY = (

@@ -14,9 +14,12 @@ import time
 from opscheck.inventory.model import Inventory
 from opscheck.inventory.sections.postgres import PostgresItem
 from opscheck.measurement import Measurement, Target
-from opscheck.probes import pg_activity, pg_assertions, pg_replication, pg_weekly
-from opscheck.probes.pg_session import read_only
-from opscheck.probes.pg_text import plain
+from opscheck.probes.postgres import activity as pg_activity
+from opscheck.probes.postgres import assertions as pg_assertions
+from opscheck.probes.postgres import replication as pg_replication
+from opscheck.probes.postgres import weekly as pg_weekly
+from opscheck.probes.postgres.session import read_only
+from opscheck.probes.postgres.text import plain
 from opscheck.registry import Kind
 from opscheck.targets import aspect_targets, make_target
 

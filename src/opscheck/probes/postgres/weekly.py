@@ -7,8 +7,8 @@ from psycopg import sql
 
 from opscheck.errors import Unmeasurable
 from opscheck.measurement import Measurement, Target
-from opscheck.probes.pg_session import read_only
-from opscheck.probes.pg_text import plain, shorten_query
+from opscheck.probes.postgres.session import read_only
+from opscheck.probes.postgres.text import plain, shorten_query
 from opscheck.units import format_size
 
 MAX_ROWS = 10

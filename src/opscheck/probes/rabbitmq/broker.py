@@ -17,7 +17,7 @@ from opscheck.errors import TargetDown
 from opscheck.inventory.model import Inventory
 from opscheck.inventory.sections.rabbitmq import QueueSpec, RabbitmqItem
 from opscheck.measurement import Measurement, Target
-from opscheck.probes import rabbitmq_clients as clients
+from opscheck.probes.rabbitmq import clients
 from opscheck.registry import Kind
 from opscheck.targets import make_target
 from opscheck.units import format_size

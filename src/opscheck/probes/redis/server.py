@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from opscheck.errors import Unmeasurable
 from opscheck.inventory.sections.redis import RedisItem
 from opscheck.measurement import Measurement, Target
-from opscheck.probes.redis_client import call, config_get, info
+from opscheck.probes.redis.client import call, config_get, info
 from opscheck.registry import Kind
 from opscheck.targets import aspect_targets
 from opscheck.units import format_duration, format_size

@@ -8,7 +8,7 @@ from opscheck.errors import Unmeasurable
 from opscheck.host import run
 from opscheck.inventory.model import Inventory
 from opscheck.measurement import Measurement, Target
-from opscheck.probes.processes import (
+from opscheck.probes.services.processes import (
     describe_listener,
     describe_process,
     listeners,

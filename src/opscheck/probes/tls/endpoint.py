@@ -21,7 +21,7 @@ from opscheck.host import retry_spawn
 from opscheck.inventory.model import Inventory
 from opscheck.inventory.sections.tls import TlsItem
 from opscheck.measurement import Measurement, Target
-from opscheck.probes import x509info
+from opscheck.probes.tls import x509info
 from opscheck.redact import redact
 from opscheck.registry import Kind
 from opscheck.targets import make_target
