@@ -13,9 +13,9 @@ from urllib.parse import urlsplit
 
 from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 
+from opscheck.inventory.jsonrules import JsonRule, parse_rules
 from opscheck.inventory.sections.common import Item
 from opscheck.inventory.types import Duration, DurationLimits, MaybeSecret, Regex, Strict
-from opscheck.inventory.jsonrules import JsonRule, parse_rules
 from opscheck.redact import redact
 from opscheck.units import describe_input
 

@@ -12,8 +12,8 @@ import shlex
 from opscheck.errors import Unmeasurable
 from opscheck.host import run
 from opscheck.measurement import Measurement, Target
-from opscheck.probes.backups.listing import Clock, kind, newest
 from opscheck.probes.backups.integrity import member_matches
+from opscheck.probes.backups.listing import Clock, newest
 
 _DRILL = (
     "d=$(mktemp -d \"${{TMPDIR:-/tmp}}/opscheck-extract.XXXXXX\") || exit 97; "
@@ -59,4 +59,3 @@ def probe_extract(target: Target) -> Measurement:
     return Measurement(subject=f"{subject}, {', '.join(required) or 'nothing'} present", evidence=evidence)
 
 
-KINDS = {"config_extract": kind("config_extract", "config extraction drill", probe_extract, lambda i: i.extract is not None)}

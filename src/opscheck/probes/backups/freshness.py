@@ -9,20 +9,10 @@ from __future__ import annotations
 import dataclasses
 import time
 
-from opscheck.measurement import Measurement, Target
-from opscheck.probes.backups.listing import kind, list_backups, newest
+from opscheck.measurement import Measurement, Reading, Target
+from opscheck.probes.backups.listing import list_backups, newest
 from opscheck.threshold import Direction, Threshold
 from opscheck.units import format_duration, format_size, format_value
-
-
-def _age_threshold(item) -> Threshold:
-    limits = item.max_age
-    grace = item.grace
-    return Threshold(
-        None if limits.warn is None else limits.warn + grace,
-        None if limits.crit is None else limits.crit + grace,
-        Direction.ABOVE, "s",
-    )
 
 
 def probe_age(target: Target) -> Measurement:
@@ -71,8 +61,7 @@ def probe_size(target: Target) -> Measurement:
     now = time.time()
     latest, files = newest(target)
     evidence = {"newest": latest.describe(now), "min_size": item.min_size}
-    problems: list[str] = []
-    warnings: list[str] = []
+    readings = []
     if len(files) > 1:
         previous = files[1]
         evidence["previous"] = previous.describe(now)
@@ -80,27 +69,13 @@ def probe_size(target: Target) -> Measurement:
             shrink = round(100.0 * (previous.size - latest.size) / previous.size, 1)
             evidence["shrink_percent"] = shrink
             limits = item.max_shrink.threshold()
-            verdict = limits.judge(shrink)
             message = (f"shrank {format_value(shrink, '%')} from {format_size(previous.size)} ({previous.name}) "
                        f"to {format_size(latest.size)} ({limits.describe()})")
-            if verdict.value == "CRIT":
-                problems.append(message)
-            elif verdict.value == "WARN":
-                warnings.append(message)
+            readings.append(Reading(shrink, limits, message))
     return Measurement(
         value=latest.size, unit="B", subject=f"newest {latest.name}", label="",
         threshold=Threshold(None, item.min_size, Direction.BELOW, "B"), evidence=evidence,
-        problems=tuple(problems), warnings=tuple(warnings),
+        readings=tuple(readings),
     )
 
 
-KINDS = {
-    k.name: k
-    for k in (
-        kind("backup_age", "newest backup age", probe_age, lambda i: i.max_age is not None, _age_threshold),
-        kind("backup_count", "backup count", probe_count, lambda i: True, lambda i: i.min_count.threshold()),
-        kind("backup_retention", "backup retention", probe_retention, lambda i: i.keep_days is not None,
-             lambda i: Threshold(0, None, Direction.ABOVE, "")),
-        kind("backup_size", "backup size", probe_size, lambda i: True),
-    )
-}

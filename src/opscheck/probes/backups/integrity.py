@@ -24,7 +24,7 @@ import shlex
 from opscheck.errors import Unmeasurable
 from opscheck.host import run
 from opscheck.measurement import Measurement, Target
-from opscheck.probes.backups.listing import BackupFile, Clock, kind, newest
+from opscheck.probes.backups.listing import BackupFile, Clock, newest
 
 SQL_TRAILERS = ("-- PostgreSQL database dump complete", "-- PostgreSQL database cluster dump complete")
 _DIAGNOSTIC = re.compile(r"^(tar|gzip|zstd|xz|bzip2|lz4|lzip|sh|/bin/sh): ")
@@ -240,4 +240,3 @@ _CHECKS = {
     "pg_custom": _check_pg, "pg_dir": _check_pg_dir, "sql": _check_sql, "rdb": _check_rdb,
 }
 
-KINDS = {"backup_integrity": kind("backup_integrity", "backup integrity", probe_integrity, lambda i: bool(i.integrity))}

@@ -13,10 +13,7 @@ from dataclasses import dataclass
 
 from opscheck.errors import TargetDown, Unmeasurable
 from opscheck.host import run
-from opscheck.inventory.model import Inventory
 from opscheck.measurement import Target
-from opscheck.registry import Kind
-from opscheck.targets import make_target
 
 SIDECAR_SUFFIXES = (".sha256", ".sha256sum", ".md5", ".sha1", ".sig", ".asc")
 SIDECAR_NAMES = ("SHA256SUMS", "SHA256SUMS.txt", "sha256sums.txt", "MD5SUMS")
@@ -105,26 +102,3 @@ def newest(target: Target, timeout: float | None = None) -> tuple[BackupFile, li
     return files[0], files
 
 
-def set_targets(kind: str, check: str, wanted, threshold=None, suffix: str = ""):
-    """targets(inventory) for a backup kind: one per set and host where `wanted(item)`."""
-
-    def targets(inventory: Inventory) -> list[Target]:
-        out = []
-        for item in inventory.backups:
-            if not wanted(item):
-                continue
-            for host in inventory.hosts_for(item):
-                name = item.name or f"{item.path}/{item.pattern}"
-                out.append(
-                    make_target(
-                        inventory, item, kind=kind, id=f"{host.name}:{name}{suffix}", check=check, host=host,
-                        threshold=threshold(item) if threshold else None,
-                    )
-                )
-        return out
-
-    return targets
-
-
-def kind(name: str, check: str, probe, wanted, threshold=None) -> Kind:
-    return Kind(name, check, set_targets(name, check, wanted, threshold), probe)

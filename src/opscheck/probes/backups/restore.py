@@ -26,7 +26,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from opscheck.errors import TargetDown, Unmeasurable
 from opscheck.host import run
 from opscheck.measurement import Measurement, Target
-from opscheck.probes.backups.listing import BackupFile, Clock, kind, newest
+from opscheck.probes.backups.listing import BackupFile, Clock, newest
 from opscheck.redact import register_secret
 
 _USER_RELATIONS = """
@@ -213,4 +213,3 @@ def _drop(admin: psycopg.Connection, database: str) -> str | None:
     return None
 
 
-KINDS = {"restore_drill": kind("restore_drill", "restore drill", probe_restore, lambda i: i.restore is not None)}

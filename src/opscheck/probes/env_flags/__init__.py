@@ -13,12 +13,11 @@ import shlex
 
 from opscheck.errors import TargetDown, Unmeasurable
 from opscheck.host import run
-from opscheck.inventory.model import Inventory
 from opscheck.measurement import Measurement, Target
 from opscheck.probes.services.processes import matching, processes
 from opscheck.redact import redact
 from opscheck.registry import Kind
-from opscheck.targets import make_target
+from opscheck.targets import per_host
 
 # Per name: the last `NAME=` line (env files may also say `export NAME=`), quotes stripped.
 _READ = r"""
@@ -35,15 +34,6 @@ _UNQUOTE = (
     r"""v=$(printf %s "$v" | sed 's/[[:space:]]*$//'); """
     r"""case $v in \"*\") v=${v#\"}; v=${v%\"};; \'*\') v=${v#\'}; v=${v%\'};; esac"""
 )
-
-
-def targets(inventory: Inventory) -> list[Target]:
-    out = []
-    for item in inventory.env_flags:
-        source = item.file or item.process
-        for host in inventory.hosts_for(item):
-            out.append(make_target(inventory, item, kind="env_flags", id=f"{host.name}:{item.name or source}", check="env flags", host=host))
-    return out
 
 
 def file_script(path: str, names: list[str]) -> str:
@@ -138,4 +128,7 @@ def _subject(source: str, names) -> str:
     return f"{source}: {count} flag{'s' if count != 1 else ''} checked"
 
 
-KINDS = {"env_flags": Kind("env_flags", "env flags", targets, probe)}
+KINDS = (
+    Kind("env_flags", "env flags", "env_flags",
+         per_host(id=lambda p: f"{p.host.name}:{p.item.name or p.item.file or p.item.process}"), probe),
+)

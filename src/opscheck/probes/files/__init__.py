@@ -7,29 +7,14 @@ import stat
 
 from opscheck.errors import TargetDown, Unmeasurable
 from opscheck.host import run
-from opscheck.inventory.model import Inventory
 from opscheck.measurement import Measurement, Target
 from opscheck.redact import redact
 from opscheck.registry import Kind
-from opscheck.targets import make_target
+from opscheck.targets import per_host
 from opscheck.threshold import Threshold
 
 FIRST_PATHS = 20
 _WHO = (("user", 6), ("group", 3), ("other", 0))
-
-
-def _targets(kind: str, check: str, wanted):
-    def targets(inventory: Inventory) -> list[Target]:
-        out = []
-        for item in inventory.files:
-            if not wanted(item):
-                continue
-            for host in inventory.hosts_for(item):
-                threshold = None if kind == "file" else Threshold(crit=0, unit="files")
-                out.append(make_target(inventory, item, kind=kind, id=f"{host.name}:{item.name or item.path}", check=check, host=host, threshold=threshold))
-        return out
-
-    return targets
 
 
 def probe_file(target: Target) -> Measurement:
@@ -115,11 +100,15 @@ def probe_world_readable(target: Target) -> Measurement:
     return _scan(target, "-0004", "readable by others")
 
 
-KINDS = {
-    kind.name: kind
-    for kind in (
-        Kind("file", "file permissions", _targets("file", "file permissions", lambda i: i.checks_attributes()), probe_file),
-        Kind("world_writable", "no world-writable files", _targets("world_writable", "no world-writable files", lambda i: i.no_world_writable), probe_world_writable),
-        Kind("world_readable", "not readable by others", _targets("world_readable", "not readable by others", lambda i: i.not_world_readable), probe_world_readable),
-    )
-}
+def _files(wanted, threshold=None):
+    return per_host(id=lambda p: f"{p.host.name}:{p.item.name or p.item.path}", when=wanted, threshold=lambda p: threshold)
+
+
+# A world-writable or world-readable file found is a problem: crit past 0 files.
+_NONE_FOUND = Threshold(crit=0, unit="files")
+
+KINDS = (
+    Kind("file", "file permissions", "files", _files(lambda i: i.checks_attributes()), probe_file),
+    Kind("world_writable", "no world-writable files", "files", _files(lambda i: i.no_world_writable, _NONE_FOUND), probe_world_writable),
+    Kind("world_readable", "not readable by others", "files", _files(lambda i: i.not_world_readable, _NONE_FOUND), probe_world_readable),
+)

@@ -24,14 +24,11 @@ from requests.adapters import HTTPAdapter
 
 from opscheck import __version__
 from opscheck.errors import Unmeasurable
-from opscheck.inventory.model import Inventory
+from opscheck.inventory.jsonrules import show, unmet
 from opscheck.inventory.sections.http import HttpItem
 from opscheck.measurement import Measurement, Target
 from opscheck.probes.http.attempts import Attempt, attempt_until_ok, outcome_note
-from opscheck.inventory.jsonrules import show, unmet
 from opscheck.redact import MASK, redact, redact_data
-from opscheck.registry import Kind
-from opscheck.targets import make_target
 from opscheck.units import format_duration
 
 MAX_BODY = 5 * 1024 * 1024  # judged in full up to here; a health answer larger than this is a problem itself
@@ -46,23 +43,6 @@ _local = threading.local()
 
 class _TimedOut(Exception):
     pass
-
-
-def http_targets(inventory: Inventory, *, websocket: bool) -> list[Target]:
-    """HTTP endpoints, or (websocket=True) the ws:// and wss:// entries of the same section."""
-    kind, check = ("websocket", "websocket upgrade") if websocket else ("http", "http endpoint")
-    return [
-        make_target(
-            inventory, item, kind=kind, id=item.label, check=check,
-            threshold=item.latency.threshold() if item.latency else None, retries=item.retries,
-        )
-        for item in inventory.http
-        if item.websocket == websocket
-    ]
-
-
-def targets(inventory: Inventory) -> list[Target]:
-    return http_targets(inventory, websocket=False)
 
 
 def session() -> requests.Session:
@@ -264,4 +244,3 @@ def reason(exc: BaseException) -> str:
     return redact((inner.group(1) if inner else text)[:300])
 
 
-KINDS = {"http": Kind("http", "http endpoint", targets, probe)}

@@ -15,12 +15,10 @@ import ssl
 import time
 from urllib.parse import urlsplit
 
-from opscheck.inventory.model import Inventory
 from opscheck.inventory.sections.http import HttpItem
 from opscheck.measurement import Measurement, Target
 from opscheck.probes.http.attempts import Attempt
-from opscheck.probes.http.endpoint import http_targets, mask_headers, measure_attempts
-from opscheck.registry import Kind
+from opscheck.probes.http.endpoint import mask_headers, measure_attempts
 from opscheck.units import format_duration
 
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455's fixed accept salt
@@ -29,10 +27,6 @@ MAX_HEAD = 64 * 1024
 
 class _Broken(Exception):
     """The server answered, but not with a valid upgrade."""
-
-
-def targets(inventory: Inventory) -> list[Target]:
-    return http_targets(inventory, websocket=True)
 
 
 def probe(target: Target) -> Measurement:
@@ -131,4 +125,3 @@ def _problems(item: HttpItem, status: int, headers: dict[str, str], key: str) ->
     return problems
 
 
-KINDS = {"websocket": Kind("websocket", "websocket upgrade", targets, probe)}

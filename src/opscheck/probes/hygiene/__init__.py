@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from opscheck.errors import Unmeasurable
 from opscheck.host import read_file, run
-from opscheck.inventory.model import Inventory
 from opscheck.measurement import Measurement, Target
 from opscheck.registry import Kind
-from opscheck.targets import make_target
+from opscheck.targets import per_host
 from opscheck.units import format_duration
 
 SHOWN = 30
@@ -27,21 +26,6 @@ REBOOT = (
     "elif command -v needs-restarting >/dev/null; then needs-restarting -r >/dev/null 2>&1 && echo NOT-REQUIRED || echo REQUIRED; "
     "elif command -v dpkg >/dev/null; then echo NOT-REQUIRED; else echo NO-TOOL; fi"
 )
-
-
-def _targets(kind: str, check: str, key: str):
-    def targets(inventory: Inventory) -> list[Target]:
-        out = []
-        for item in inventory.hygiene:
-            setting = getattr(item, key)
-            if setting is None:
-                continue
-            threshold = setting.threshold() if hasattr(setting, "threshold") else None
-            for host in inventory.hosts_for(item):
-                out.append(make_target(inventory, item, kind=kind, id=host.name, check=check, host=host, spec=setting, threshold=threshold))
-        return out
-
-    return targets
 
 
 def parse_apt(text: str) -> list[dict]:
@@ -136,12 +120,9 @@ def probe_uptime(target: Target) -> Measurement:
     return Measurement(value=round(seconds), unit="s", subject="up", label="", evidence={"uptime": format_duration(seconds)})
 
 
-KINDS = {
-    kind.name: kind
-    for kind in (
-        Kind("updates", "pending updates", _targets("updates", "pending updates", "updates"), probe_updates),
-        Kind("security_updates", "pending security updates", _targets("security_updates", "pending security updates", "security_updates"), probe_security_updates),
-        Kind("reboot_required", "reboot required", _targets("reboot_required", "reboot required", "reboot_required"), probe_reboot),
-        Kind("uptime", "uptime", _targets("uptime", "uptime", "uptime"), probe_uptime),
-    )
-}
+KINDS = (
+    Kind("updates", "pending updates", "hygiene", per_host("updates"), probe_updates),
+    Kind("security_updates", "pending security updates", "hygiene", per_host("security_updates"), probe_security_updates),
+    Kind("reboot_required", "reboot required", "hygiene", per_host("reboot_required"), probe_reboot),
+    Kind("uptime", "uptime", "hygiene", per_host("uptime"), probe_uptime),
+)

@@ -1,6 +1,6 @@
 """Log checks: how often each named regex matched in the last `window`, per log and host.
 
-The scan itself (`logscan.py`) runs on the log's host, as `python3 -c`, so only
+The scan itself (`scan.py`) runs on the log's host, as `python3 -c`, so only
 counts and a few lines travel; local:// goes the same way. One entry's patterns are
 counted in a single pass: the first of its targets to run scans, the others reuse that
 result through a small per-process cache (keyed by host, file and patterns, kept for a
@@ -18,14 +18,13 @@ from pathlib import Path
 
 from opscheck.errors import TargetDown, Unmeasurable
 from opscheck.host import run
-from opscheck.inventory.model import Inventory
 from opscheck.measurement import Measurement, Target
 from opscheck.redact import redact
 from opscheck.registry import Kind
-from opscheck.targets import make_target
+from opscheck.targets import per_host_item
 from opscheck.units import format_duration
 
-SCANNER = Path(__file__).with_name("logscan.py")
+SCANNER = Path(__file__).with_name("scan.py")
 CACHE_S = 60.0
 LAST_LINES = 10
 LINE_CHARS = 300
@@ -34,22 +33,6 @@ _EMAIL = re.compile(r"[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 _cache: dict[tuple, tuple[float, dict]] = {}
 _locks: dict[tuple, threading.Lock] = {}
 _guard = threading.Lock()
-
-
-def targets(inventory: Inventory) -> list[Target]:
-    out = []
-    for item in inventory.logs:
-        patterns = item.all_patterns()
-        for host in inventory.hosts_for(item):
-            for name, pattern in patterns.items():
-                out.append(
-                    make_target(
-                        inventory, item, kind="log_pattern", id=f"{host.name}:{item.path}:{name}",
-                        check=f"log pattern {name}", host=host, threshold=pattern.threshold(),
-                        pattern_name=name,
-                    )
-                )
-    return out
 
 
 def clean_line(line: str) -> str:
@@ -122,4 +105,9 @@ def _scan(target: Target) -> dict:
         lock.release()
 
 
-KINDS = {"log_pattern": Kind("log_pattern", "log pattern count", targets, probe)}
+KINDS = (
+    Kind("log_pattern", "log pattern count", "logs", per_host_item(
+        lambda item: item.all_patterns().items(), id=lambda p: f"{p.host.name}:{p.item.path}:{p.sub[0]}", check=lambda p: f"log pattern {p.sub[0]}",
+        spec=lambda p: p.item, threshold=lambda p: p.sub[1].threshold(), params=lambda p: {"pattern_name": p.sub[0]},
+    ), probe),
+)

@@ -12,10 +12,9 @@ import socket
 import time
 
 from opscheck.errors import TargetDown, Unmeasurable
-from opscheck.inventory.model import Inventory
 from opscheck.measurement import Measurement, Target
 from opscheck.registry import Kind
-from opscheck.targets import make_target
+from opscheck.targets import per_aspect
 from opscheck.threshold import Direction, Threshold
 from opscheck.units import format_duration, format_size
 
@@ -97,24 +96,6 @@ def _number(stats: dict[str, str], name: str, where: str) -> int:
 def _stats(target: Target) -> tuple[dict[str, str], float]:
     host, port = target.spec.host_port
     return fetch_stats(host, port, target.timeout)
-
-
-def _targets(kind: str, check: str, key: str):
-    def targets(inventory: Inventory) -> list[Target]:
-        out = []
-        for item in inventory.memcached:
-            limits = getattr(item, key)
-            if limits is None and key != "latency":  # `latency: null` drops the limits, not the check
-                continue
-            out.append(
-                make_target(
-                    inventory, item, kind=kind, id=item.name or item.address, check=check,
-                    spec=item, threshold=limits.threshold() if limits is not None else None,
-                )
-            )
-        return out
-
-    return targets
 
 
 def probe_reachable(target: Target) -> Measurement:
@@ -201,13 +182,16 @@ def probe_memory(target: Target) -> Measurement:
     )
 
 
-KINDS = {
-    kind.name: kind
-    for kind in (
-        Kind("memcached", "memcached reachable", _targets("memcached", "memcached reachable", "latency"), probe_reachable),
-        Kind("memcached_hit_ratio", "memcached hit ratio", _targets("memcached_hit_ratio", "memcached hit ratio", "hit_ratio"), probe_hit_ratio),
-        Kind("memcached_evictions", "memcached evictions", _targets("memcached_evictions", "memcached evictions", "evictions"), probe_evictions),
-        Kind("memcached_connections", "memcached connections", _targets("memcached_connections", "memcached connections", "connections"), probe_connections),
-        Kind("memcached_memory", "memcached memory", _targets("memcached_memory", "memcached memory", "memory"), probe_memory),
-    )
-}
+def _aspect(key: str, keep_off: bool = False):
+    # The entry is the spec (its address); the aspect's limits give the threshold.
+    return per_aspect(key, lambda item, index: item.name or item.address, spec=lambda p: p.item, params=None, keep_off=keep_off)
+
+
+KINDS = (
+    # `latency: null` drops the limits, not the check.
+    Kind("memcached", "memcached reachable", "memcached", _aspect("latency", keep_off=True), probe_reachable),
+    Kind("memcached_hit_ratio", "memcached hit ratio", "memcached", _aspect("hit_ratio"), probe_hit_ratio),
+    Kind("memcached_evictions", "memcached evictions", "memcached", _aspect("evictions"), probe_evictions),
+    Kind("memcached_connections", "memcached connections", "memcached", _aspect("connections"), probe_connections),
+    Kind("memcached_memory", "memcached memory", "memcached", _aspect("memory"), probe_memory),
+)

@@ -1,83 +1,18 @@
 """PostgreSQL: the runbook's `pg_isready`, `SELECT 1`, pg_stat_activity and size queries.
 
 One kind per aspect, so each is its own check with its own id (`test_pg_blocked[main]`).
-Targets and the simple probes live here; activity, replication, weekly
-maintenance and assertions have their own modules. All SQL runs through
-`pg_session.read_only`.
+The simple probes live here; activity, replication, weekly maintenance and
+assertions have their own modules, the declarations the package. All SQL runs
+through `session.read_only`.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import time
 
-from opscheck.inventory.model import Inventory
-from opscheck.inventory.sections.postgres import PostgresItem
 from opscheck.measurement import Measurement, Target
-from opscheck.probes.postgres import activity as pg_activity
-from opscheck.probes.postgres import assertions as pg_assertions
-from opscheck.probes.postgres import replication as pg_replication
-from opscheck.probes.postgres import weekly as pg_weekly
 from opscheck.probes.postgres.session import read_only
 from opscheck.probes.postgres.text import plain
-from opscheck.registry import Kind
-from opscheck.targets import aspect_targets, make_target
-
-# kind -> (inventory key, check name)
-ASPECTS = {
-    "pg_connect": ("latency", "postgres connect"),
-    "pg_connections": ("connections", "postgres connections"),
-    "pg_blocked": ("blocked_queries", "postgres blocked sessions"),
-    "pg_long_running": ("long_running", "postgres long-running queries"),
-    "pg_idle_in_transaction": ("idle_in_transaction", "postgres idle in transaction"),
-    "pg_database_size": ("database_size", "postgres database size"),
-    "pg_wraparound": ("wraparound", "postgres transaction id wraparound"),
-    "pg_replication": ("replication", "postgres replication"),
-    "pg_dead_tuples": ("dead_tuples", "postgres dead tuples"),
-    "pg_unused_indexes": ("unused_indexes", "postgres unused indexes"),
-    "pg_slow_queries": ("slow_queries", "postgres slow queries"),
-}
-
-
-def entry_name(item: PostgresItem, index: int) -> str:
-    """The entry's `name`, else `dbname@host` from the DSN (never its password)."""
-    if item.name:
-        return item.name
-    from psycopg.conninfo import conninfo_to_dict
-
-    try:
-        params = conninfo_to_dict(item.dsn.reveal())
-    except Exception:  # noqa: BLE001 - validated on load; keep ids stable whatever happens
-        params = {}
-    if params.get("dbname") or params.get("host"):
-        return f"{params.get('dbname', '')}@{params.get('host', 'local')}"
-    return f"postgres[{index}]"
-
-
-def _aspect_targets(kind: str):
-    key, check = ASPECTS[kind]
-    return aspect_targets("postgres", kind, key, check, entry_name)
-
-
-def _assertion_targets(inventory: Inventory) -> list[Target]:
-    out = []
-    for index, item in enumerate(inventory.postgres):
-        for assertion in item.assertions:
-            target = make_target(
-                inventory, assertion, kind="pg_assertion", id=f"{entry_name(item, index)}:{assertion.name}",
-                check=f"postgres assertion: {assertion.name}", spec=assertion, entry=item,
-            )
-            # An assertion inherits what it does not set from its database entry.
-            out.append(
-                dataclasses.replace(
-                    target,
-                    severity=assertion.severity or item.severity,
-                    schedules=tuple(dict.fromkeys((*item.schedule, *assertion.schedule))),
-                    runbook=assertion.runbook or item.runbook,
-                    timeout=inventory.timeout_for(assertion) if assertion.timeout is not None else inventory.timeout_for(item),
-                )
-            )
-    return out
 
 
 def probe_connect(target: Target) -> Measurement:
@@ -182,24 +117,3 @@ def probe_wraparound(target: Target) -> Measurement:
     )
 
 
-def _kind(name: str, probe) -> Kind:
-    return Kind(name, ASPECTS[name][1], _aspect_targets(name), probe)
-
-
-KINDS = {
-    kind.name: kind
-    for kind in (
-        _kind("pg_connect", probe_connect),
-        _kind("pg_connections", probe_connections),
-        _kind("pg_blocked", pg_activity.probe_blocked),
-        _kind("pg_long_running", pg_activity.probe_long_running),
-        _kind("pg_idle_in_transaction", pg_activity.probe_idle_in_transaction),
-        _kind("pg_database_size", probe_database_size),
-        _kind("pg_wraparound", probe_wraparound),
-        _kind("pg_replication", pg_replication.probe_replication),
-        _kind("pg_dead_tuples", pg_weekly.probe_dead_tuples),
-        _kind("pg_unused_indexes", pg_weekly.probe_unused_indexes),
-        _kind("pg_slow_queries", pg_weekly.probe_slow_queries),
-        Kind("pg_assertion", "postgres assertion", _assertion_targets, pg_assertions.probe_assertion),
-    )
-}

@@ -14,41 +14,14 @@ import time
 from typing import Any
 
 from opscheck.errors import TargetDown
-from opscheck.inventory.model import Inventory
 from opscheck.inventory.sections.rabbitmq import QueueSpec, RabbitmqItem
 from opscheck.measurement import Measurement, Target
 from opscheck.probes.rabbitmq import clients
-from opscheck.registry import Kind
-from opscheck.targets import make_target
 from opscheck.units import format_size
 
 # Queue states of the API that mean the queue cannot serve (a crashed or stopped queue process).
 _BROKEN_STATES = {"down", "crashed", "stopped", "terminated", "minority"}
 MAX_LISTED = 100  # queues listed in the evidence of a pattern; the rest are counted
-
-
-def broker_id(item: RabbitmqItem) -> str:
-    return item.name or clients.endpoint(item)
-
-
-def broker_targets(inventory: Inventory) -> list[Target]:
-    return [
-        make_target(inventory, item, kind="rabbitmq", id=broker_id(item), check="rabbitmq broker", spec=item)
-        for item in inventory.rabbitmq
-    ]
-
-
-def queue_targets(inventory: Inventory) -> list[Target]:
-    out = []
-    for item in inventory.rabbitmq:
-        for queue in item.queues:
-            out.append(
-                make_target(
-                    inventory, item, kind="rabbitmq_queue", id=f"{broker_id(item)}:{queue.label}",
-                    check="rabbitmq queue", spec=item, threshold=queue.depth.threshold(), queue=queue,
-                )
-            )
-    return out
 
 
 def probe_broker(target: Target) -> Measurement:
@@ -206,10 +179,3 @@ def _judge_queue(queue: QueueSpec, record: dict, prefix: str) -> tuple[list[str]
     return problems, warnings
 
 
-KINDS = {
-    kind.name: kind
-    for kind in (
-        Kind("rabbitmq", "rabbitmq broker", broker_targets, probe_broker),
-        Kind("rabbitmq_queue", "rabbitmq queue", queue_targets, probe_queue),
-    )
-}

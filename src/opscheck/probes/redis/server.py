@@ -7,42 +7,11 @@ forbids makes that one check UNKNOWN with the server's reason.
 from __future__ import annotations
 
 import time
-from urllib.parse import urlsplit
 
 from opscheck.errors import Unmeasurable
-from opscheck.inventory.sections.redis import RedisItem
 from opscheck.measurement import Measurement, Target
 from opscheck.probes.redis.client import call, config_get, info
-from opscheck.registry import Kind
-from opscheck.targets import aspect_targets
 from opscheck.units import format_duration, format_size
-
-ASPECTS = {
-    "redis_ping": ("latency", "redis ping"),
-    "redis_memory": ("memory", "redis memory"),
-    "redis_evictions": ("evictions", "redis evicted keys"),
-    "redis_rejected_connections": ("rejected_connections", "redis rejected connections"),
-    "redis_clients": ("clients", "redis clients"),
-    "redis_last_save": ("last_save", "redis persistence"),
-    "redis_replication": ("replication", "redis replication"),
-    "redis_hit_ratio": ("hit_ratio", "redis keyspace hit ratio"),
-    "redis_blocked_clients": ("blocked_clients", "redis blocked clients"),
-}
-
-
-def entry_name(item: RedisItem, index: int) -> str:
-    """The entry's `name`, else `host:port` from the URL (never its password)."""
-    if item.name:
-        return item.name
-    parts = urlsplit(item.url.reveal())
-    if parts.hostname:
-        return f"{parts.hostname}:{parts.port or 6379}"
-    return f"redis[{index}]"
-
-
-def _aspect_targets(kind: str):
-    key, check = ASPECTS[kind]
-    return aspect_targets("redis", kind, key, check, entry_name)
 
 
 def _uptime_note(server: dict) -> str:
@@ -97,6 +66,10 @@ def _counter(field: str, subject: str):
         )
 
     return probe
+
+
+probe_evictions = _counter("evicted_keys", "evicted keys")
+probe_rejected_connections = _counter("rejected_connections", "rejected connections")
 
 
 def probe_clients(target: Target) -> Measurement:
@@ -194,21 +167,3 @@ def probe_blocked_clients(target: Target) -> Measurement:
     )
 
 
-def _kind(name: str, probe) -> Kind:
-    return Kind(name, ASPECTS[name][1], _aspect_targets(name), probe)
-
-
-KINDS = {
-    kind.name: kind
-    for kind in (
-        _kind("redis_ping", probe_ping),
-        _kind("redis_memory", probe_memory),
-        _kind("redis_evictions", _counter("evicted_keys", "evicted keys")),
-        _kind("redis_rejected_connections", _counter("rejected_connections", "rejected connections")),
-        _kind("redis_clients", probe_clients),
-        _kind("redis_last_save", probe_last_save),
-        _kind("redis_replication", probe_replication),
-        _kind("redis_hit_ratio", probe_hit_ratio),
-        _kind("redis_blocked_clients", probe_blocked_clients),
-    )
-}

@@ -6,7 +6,6 @@ import shlex
 
 from opscheck.errors import Unmeasurable
 from opscheck.host import run
-from opscheck.inventory.model import Inventory
 from opscheck.measurement import Measurement, Target
 from opscheck.probes.services.processes import (
     describe_listener,
@@ -16,33 +15,11 @@ from opscheck.probes.services.processes import (
     processes,
 )
 from opscheck.registry import Kind
-from opscheck.targets import make_target
+from opscheck.targets import per_host, per_host_item
 
 UNIT_PROPERTIES = "Id,LoadState,ActiveState,SubState,UnitFileState,Result,MainPID,ActiveEnterTimestamp"
 # UnitFileStates that start the unit at boot, or need no enabling.
 STARTS_AT_BOOT = {"enabled", "enabled-runtime", "static", "indirect", "generated", "alias", "linked", "linked-runtime", "transient"}
-
-
-def _targets(kind: str, check: str, entries):
-    def targets(inventory: Inventory) -> list[Target]:
-        out = []
-        for item in inventory.services:
-            for host in inventory.hosts_for(item):
-                for key, spec in entries(item):
-                    out.append(make_target(inventory, item, kind=kind, id=f"{host.name}:{key}", check=check, host=host, spec=spec))
-        return out
-
-    return targets
-
-
-def _allow_list_targets(inventory: Inventory) -> list[Target]:
-    out = []
-    for item in inventory.services:
-        if item.only is None:
-            continue
-        for host in inventory.hosts_for(item):
-            out.append(make_target(inventory, item, kind="listeners", id=host.name, check="only expected listeners", host=host, spec=item))
-    return out
 
 
 def probe_unit(target: Target) -> Measurement:
@@ -132,12 +109,9 @@ def probe_listeners(target: Target) -> Measurement:
     )
 
 
-KINDS = {
-    kind.name: kind
-    for kind in (
-        Kind("unit", "systemd unit running", _targets("unit", "systemd unit running", lambda i: [(u, u) for u in i.units]), probe_unit),
-        Kind("process", "process running", _targets("process", "process running", lambda i: [(p.pattern + (f" as {p.user}" if p.user else ""), p) for p in i.processes]), probe_process),
-        Kind("port", "port listening", _targets("port", "port listening", lambda i: [(str(p), p) for p in i.listening]), probe_port),
-        Kind("listeners", "only expected listeners", _allow_list_targets, probe_listeners),
-    )
-}
+KINDS = (
+    Kind("unit", "systemd unit running", "services", per_host_item("units"), probe_unit),
+    Kind("process", "process running", "services", per_host_item("processes", lambda p: p.pattern + (f" as {p.user}" if p.user else "")), probe_process),
+    Kind("port", "port listening", "services", per_host_item("listening"), probe_port),
+    Kind("listeners", "only expected listeners", "services", per_host(when=lambda item: item.only is not None), probe_listeners),
+)

@@ -4,46 +4,9 @@ from __future__ import annotations
 
 from opscheck.errors import TargetDown, Unmeasurable
 from opscheck.host import read_file, run
-from opscheck.inventory.model import Inventory
 from opscheck.measurement import Measurement, Target
 from opscheck.registry import Kind
-from opscheck.targets import make_target
-
-
-def _mount_targets(kind: str, check: str, section_key: str):
-    def targets(inventory: Inventory) -> list[Target]:
-        out = []
-        for item in inventory.system:
-            for host in inventory.hosts_for(item):
-                for limits in getattr(item, section_key):
-                    out.append(
-                        make_target(
-                            inventory, item, kind=kind, id=f"{host.name}:{limits.mount}", check=check,
-                            host=host, spec=limits, threshold=limits.threshold(),
-                        )
-                    )
-        return out
-
-    return targets
-
-
-def _host_targets(kind: str, check: str, key: str):
-    def targets(inventory: Inventory) -> list[Target]:
-        out = []
-        for item in inventory.system:
-            limits = getattr(item, key)
-            if limits is None:
-                continue
-            for host in inventory.hosts_for(item):
-                out.append(
-                    make_target(
-                        inventory, item, kind=kind, id=host.name, check=check,
-                        host=host, spec=limits, threshold=limits.threshold(),
-                    )
-                )
-        return out
-
-    return targets
+from opscheck.targets import per_host, per_host_item
 
 
 def _df(target: Target, inodes: bool) -> tuple[list[str], str]:
@@ -137,13 +100,10 @@ def probe_load(target: Target) -> Measurement:
     )
 
 
-KINDS = {
-    kind.name: kind
-    for kind in (
-        Kind("disk", "disk usage", _mount_targets("disk", "disk usage", "disk"), probe_disk),
-        Kind("inodes", "inode usage", _mount_targets("inodes", "inode usage", "inodes"), probe_inodes),
-        Kind("memory", "memory usage", _host_targets("memory", "memory usage", "memory"), probe_memory),
-        Kind("swap", "swap usage", _host_targets("swap", "swap usage", "swap"), probe_swap),
-        Kind("load_per_core", "load per core", _host_targets("load_per_core", "load per core", "load_per_core"), probe_load),
-    )
-}
+KINDS = (
+    Kind("disk", "disk usage", "system", per_host_item("disk", lambda m: m.mount), probe_disk),
+    Kind("inodes", "inode usage", "system", per_host_item("inodes", lambda m: m.mount), probe_inodes),
+    Kind("memory", "memory usage", "system", per_host("memory"), probe_memory),
+    Kind("swap", "swap usage", "system", per_host("swap"), probe_swap),
+    Kind("load_per_core", "load per core", "system", per_host("load_per_core"), probe_load),
+)

@@ -6,18 +6,9 @@ import socket
 import time
 
 from opscheck.errors import TargetDown
-from opscheck.inventory.model import Inventory
 from opscheck.measurement import Measurement, Target
 from opscheck.registry import Kind
-from opscheck.targets import make_target
-
-
-def targets(inventory: Inventory) -> list[Target]:
-    return [
-        make_target(inventory, item, kind="tcp", id=item.name or item.endpoint, check="tcp reachable",
-                    spec=item, threshold=item.latency.threshold())
-        for item in inventory.tcp
-    ]
+from opscheck.targets import per_entry
 
 
 def probe(target: Target) -> Measurement:
@@ -42,4 +33,7 @@ def probe(target: Target) -> Measurement:
                        evidence={"peer": f"{peer[0]}:{peer[1]}", "connect_ms": round(latency * 1000, 2)})
 
 
-KINDS = {"tcp": Kind("tcp", "tcp reachable", targets, probe)}
+KINDS = (
+    Kind("tcp", "tcp reachable", "tcp",
+         per_entry(lambda p: p.item.name or p.item.endpoint, threshold=lambda p: p.item.latency.threshold()), probe),
+)

@@ -18,13 +18,10 @@ from pathlib import Path
 
 from opscheck.errors import TargetDown, Unmeasurable
 from opscheck.host import retry_spawn
-from opscheck.inventory.model import Inventory
 from opscheck.inventory.sections.tls import TlsItem
 from opscheck.measurement import Measurement, Target
 from opscheck.probes.tls import x509info
 from opscheck.redact import redact
-from opscheck.registry import Kind
-from opscheck.targets import make_target
 from opscheck.units import format_duration
 
 PROTOCOLS = ("SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
@@ -32,16 +29,6 @@ PROTOCOLS = ("SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
 _SAID_BY_DATES = {9, 10}  # X509_V_ERR_CERT_NOT_YET_VALID, X509_V_ERR_CERT_HAS_EXPIRED
 _HOSTNAME_MISMATCH = {62, 64}  # X509_V_ERR_HOSTNAME_MISMATCH, X509_V_ERR_IP_ADDRESS_MISMATCH
 INSECURE_NOTE = "verification off (insecure: true): chain trust and hostname not checked"
-
-
-def targets(inventory: Inventory) -> list[Target]:
-    out = []
-    for item in inventory.tls:
-        if item.endpoint is None:
-            continue
-        shown = f"{item.servername}@{item.endpoint}" if item.servername else item.endpoint
-        out.append(make_target(inventory, item, kind="tls_endpoint", id=shown, check="tls certificate", threshold=item.days.threshold()))
-    return out
 
 
 def command(item: TlsItem) -> list[str]:
@@ -149,4 +136,3 @@ def _is_ip(host: str) -> bool:
     return True
 
 
-KINDS = {"tls_endpoint": Kind("tls_endpoint", "tls certificate", targets, probe)}

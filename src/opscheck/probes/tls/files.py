@@ -15,29 +15,11 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat,
 
 from opscheck.errors import TargetDown, Unmeasurable
 from opscheck.host import run
-from opscheck.inventory.model import Inventory
 from opscheck.inventory.sections.tls import TlsItem
 from opscheck.measurement import Measurement, Target
 from opscheck.probes.tls import x509info
-from opscheck.registry import Kind
-from opscheck.targets import make_target
 
 MAX_LISTED = 50  # certificates listed in the evidence (a CA bundle holds ~150)
-
-
-def targets(inventory: Inventory) -> list[Target]:
-    out = []
-    for item in inventory.tls:
-        if item.file is None:
-            continue
-        for host in inventory.hosts_for(item):
-            out.append(
-                make_target(
-                    inventory, item, kind="cert_file", id=f"{host.name}:{item.file}", check="certificate file",
-                    host=host, threshold=item.days.threshold(),
-                )
-            )
-    return out
 
 
 def probe(target: Target) -> Measurement:
@@ -95,4 +77,3 @@ def _key_matches(target: Target, key: str, cert) -> bool:
     return public.public_bytes(*spki) == cert.public_key().public_bytes(*spki)
 
 
-KINDS = {"cert_file": Kind("cert_file", "certificate file", targets, probe)}
