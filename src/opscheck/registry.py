@@ -18,13 +18,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from opscheck import extensions
 from opscheck.targets import Shape
 
 if TYPE_CHECKING:
     from opscheck.inventory.model import Inventory
     from opscheck.measurement import Measurement, Target
 
-ENTRY_POINT_GROUP = "opscheck.kinds"
 BUILT_IN = "opscheck.probes"
 
 
@@ -70,14 +70,7 @@ def _declarations():
     for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
         if info.ispkg:
             yield importlib.import_module(f"{BUILT_IN}.{info.name}")
-    yield from plugins()
-
-
-def plugins() -> list:
-    """The modules that installed packages name in the `opscheck.kinds` entry-point group."""
-    from importlib.metadata import entry_points
-
-    return [ep.load() for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name)]
+    yield from extensions.modules()
 
 
 def _build() -> None:

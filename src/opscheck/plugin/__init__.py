@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from opscheck.errors import InventoryError
-from opscheck.plugin import collection, outcomes, settings, waivers
+from opscheck.plugin import collection, outcomes, packages, settings, waivers
 from opscheck.plugin.concurrency import Prefetcher
 from opscheck.plugin.concurrency import is_worker as concurrency_is_worker
 from opscheck.plugin.results import ResultsListener
@@ -31,6 +31,7 @@ def pytest_configure(config: pytest.Config) -> None:
     for _name, description in {**SCHEDULES, **SEVERITY_DESCRIPTIONS}.items():
         config.addinivalue_line("markers", description)
     config.stash[SETTINGS] = resolved = settings.resolve(config)
+    packages.add_checks(config, resolved.inventory_explicit or resolved.inventory.exists())
     if not hasattr(config, "workerinput"):
         listener = config.stash[LISTENER] = ResultsListener(config, resolved)
         config.pluginmanager.register(listener, "opscheck-results")

@@ -120,3 +120,7 @@ class HttpItem(Item):
     def label(self) -> str:
         """The check id: the name, else the URL (masked, should it carry `?token=`)."""
         return self.name or redact(self.url)
+
+
+# The inventory key this module adds (the Inventory model is assembled from these).
+SECTIONS = {"http": HttpItem}

@@ -95,3 +95,7 @@ class LogItem(Item):
         if self.window is not None:
             return self.window
         return PRESETS[self.preset]["window"] if self.preset else 86400.0
+
+
+# The inventory key this module adds (the Inventory model is assembled from these).
+SECTIONS = {"logs": LogItem}

@@ -182,3 +182,7 @@ class PostgresItem(Item):
         if duplicates:
             raise ValueError(f"duplicate assertion names: {', '.join(duplicates)}")
         return self
+
+
+# The inventory key this module adds (the Inventory model is assembled from these).
+SECTIONS = {"postgres": PostgresItem}

@@ -37,3 +37,7 @@ class SystemItem(Item):
     memory: MemoryLimits | None = None
     swap: SwapLimits | None = None
     load_per_core: LoadLimits | None = None
+
+
+# The inventory key this module adds (the Inventory model is assembled from these).
+SECTIONS = {"system": SystemItem}
