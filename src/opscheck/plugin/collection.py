@@ -12,7 +12,7 @@ import pytest
 
 from opscheck import registry
 from opscheck.measurement import Target
-from opscheck.verdict import DEFAULT_SEVERITY, SEVERITIES, Severity
+from opscheck.verdict import DEFAULT_SEVERITY, SCHEDULES, SEVERITIES, Severity
 
 INVENTORY = pytest.StashKey["object"]()
 EMPTY_CHECKS = pytest.StashKey[set]()
@@ -75,3 +75,10 @@ def targets_of(item: pytest.Item) -> list[Target]:
     if callspec is None:
         return []
     return [value for value in callspec.params.values() if isinstance(value, Target)]
+
+
+def is_check(item: pytest.Item) -> bool:
+    """Checks are items fed by the inventory or marked with a schedule; anything else is a plain test."""
+    if targets_of(item):
+        return True
+    return any(marker.name in SCHEDULES for marker in item.iter_markers())

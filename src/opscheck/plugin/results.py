@@ -23,6 +23,7 @@ from opscheck.plugin import waivers
 from opscheck.reports import manifest, retention
 from opscheck.reports.folder import point_latest
 from opscheck.reports.run import Run, utcnow
+from opscheck.reports.run import git_commit as _git_commit
 
 # One module per output format, each with `write(run, folder) -> Path | None`; the manifest comes last.
 WRITERS = [
@@ -114,10 +115,15 @@ class ResultsListener:
 
     def _silence_writers(self, run_folder: RunFolder) -> None:
         """pytest-html would announce a report that went with the discarded folder."""
-        inside = str(run_folder.path)
+        html_path = getattr(self.config.option, "htmlpath", None)
+        if not html_path or not str(html_path).startswith(str(run_folder.path)):
+            return
+        try:
+            from pytest_html.basereport import BaseReport
+        except ImportError:
+            return
         for plugin in self.config.pluginmanager.get_plugins():
-            path = getattr(plugin, "_report_path", None)
-            if path is not None and str(path).startswith(inside):
+            if isinstance(plugin, BaseReport):
                 self.config.pluginmanager.unregister(plugin)
 
     def finish(self, run_folder: RunFolder, exitstatus: int) -> None:
@@ -163,17 +169,3 @@ class ResultsListener:
             terminalreporter.write_line(f"pruned old run {pruned['run']}")
         for error in self.errors:
             terminalreporter.write_line(f"report writer failed: {error}", red=True)
-
-
-def _git_commit(root: Path) -> str | None:
-    """The commit of the checks, when the suite is a git checkout (`+modified` if dirty)."""
-    import subprocess
-
-    try:
-        head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
-        if head.returncode != 0:
-            return None
-        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True, timeout=5)
-        return head.stdout.strip() + ("+modified" if dirty.stdout.strip() else "")
-    except (OSError, subprocess.SubprocessError):
-        return None

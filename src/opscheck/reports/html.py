@@ -10,12 +10,15 @@ extra, not a data: link, which browsers refuse to open). Everything is redacted.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from html import escape
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from opscheck.redact import redact, redact_data
-from opscheck.reports.run import check_name
+from opscheck.reports.run import check_name, git_commit
 from opscheck.units import format_value
 
 COLOURS = {
@@ -29,13 +32,12 @@ COLUMNS = ("check", "target", "state", "value", "threshold", "severity")
 
 
 class HtmlColumns:
-    def __init__(self, config: pytest.Config) -> None:
+    """pytest-html hooks; the run's listener and waivers are handed in by the plugin that registers it."""
+
+    def __init__(self, config: pytest.Config, listener: Callable[[], Any], waivers: Callable[[], Any]) -> None:
         self.config = config
-
-    def _listener(self):
-        from opscheck.plugin import LISTENER
-
-        return self.config.stash.get(LISTENER, None)
+        self._listener = listener
+        self._waivers = waivers
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_html_report_title(self, report) -> None:
@@ -57,7 +59,7 @@ class HtmlColumns:
         if metadata is None or listener is None:
             return
         meta = listener.run.meta()
-        git_commit = _git(self.config)
+        commit = git_commit(Path(self.config.rootpath))
         rows = {
             "Environment": meta["environment"],
             "Suite": meta["suite"],
@@ -66,9 +68,9 @@ class HtmlColumns:
             "Runner": f"{meta['user']}@{meta['host']}",
             "Started": meta["started"],
             "Versions": ", ".join(f"{k} {v}" for k, v in meta["versions"].items()),
-            "Checks git commit": git_commit or "not a git checkout",
+            "Checks git commit": commit or "not a git checkout",
         }
-        waivers = self.config.stash.get(_waivers_key(), None)
+        waivers = self._waivers()
         if waivers is not None:
             rows["Waivers"] = f"{waivers.path} (sha256 {waivers.sha256})"
         cleaned = redact_data({**rows, **{k: v for k, v in metadata.items() if k not in rows}})
@@ -119,7 +121,7 @@ class HtmlColumns:
             for v in COLOURS
         )
         prefix.append(f'<p id="opscheck-counts">Verdicts: {spans}</p>')
-        waivers = self.config.stash.get(_waivers_key(), None)
+        waivers = self._waivers()
         if waivers is not None:
             ids = list(listener.records)
             for waiver in waivers.status(ids, {i: r["verdict"] for i, r in listener.records.items()}):
@@ -173,15 +175,3 @@ def _cell(value) -> str:
     return "" if value is None else escape(redact(str(value)))
 
 
-def _waivers_key():
-    from opscheck.plugin.waivers import WAIVERS
-
-    return WAIVERS
-
-
-def _git(config: pytest.Config) -> str | None:
-    from pathlib import Path
-
-    from opscheck.plugin.results import _git_commit
-
-    return _git_commit(Path(config.rootpath))
