@@ -1,4 +1,4 @@
-"""Disk, inodes, memory, swap and load of a host: `df -P`, /proc/meminfo, /proc/loadavg."""
+"""Disk, inodes, memory, swap, load and CPU of a host: `df -P`, /proc/meminfo, /proc/loadavg, /proc/stat."""
 
 from __future__ import annotations
 
@@ -100,10 +100,49 @@ def probe_load(target: Target) -> Measurement:
     )
 
 
+# /proc/stat's cpu line: user nice system idle iowait irq softirq steal (guest is inside user).
+_CPU_FIELDS = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")
+
+
+def cpu_busy(before: str, after: str) -> tuple[float, dict]:
+    """Busy % of all CPUs between two /proc/stat readings, and each field's share, as top counts it."""
+    first, second = (_cpu_ticks(text) for text in (before, after))
+    delta = {name: second[name] - first[name] for name in _CPU_FIELDS}
+    total = sum(delta.values())
+    if total <= 0:
+        raise Unmeasurable("/proc/stat did not advance between the two readings")
+    share = {f"{name}_percent": round(100.0 * ticks / total, 1) for name, ticks in delta.items()}
+    busy = round(100.0 * (total - delta["idle"] - delta["iowait"]) / total, 1)
+    return busy, share
+
+
+def _cpu_ticks(text: str) -> dict[str, int]:
+    fields = next((line.split() for line in text.splitlines() if line.startswith("cpu ")), [])
+    if len(fields) < 1 + len(_CPU_FIELDS):
+        raise Unmeasurable(f"cannot parse the cpu line of /proc/stat: {' '.join(fields)!r}")
+    return dict(zip(_CPU_FIELDS, (int(v) for v in fields[1:]), strict=False))
+
+
+def probe_cpu(target: Target) -> Measurement:
+    interval = min(target.spec.interval, max(target.timeout - 1, 0.1))
+    marker = "--opscheck--"
+    out = run(target.host, f"cat /proc/stat; sleep {interval:g}; echo {marker}; cat /proc/stat", target.timeout)
+    before, _, after = out.stdout.partition(marker)
+    if out.rc != 0 or not after:
+        raise Unmeasurable(f"cannot read /proc/stat twice: {out.stderr.strip() or f'exit {out.rc}'}")
+    busy, share = cpu_busy(before, after)
+    cores = sum(1 for line in after.splitlines() if line.startswith("cpu") and line[3:4].isdigit())
+    return Measurement(
+        value=busy, unit="%", subject=f"cpu ({cores} cores, {interval:g}s)", label="busy",
+        evidence={**share, "interval_s": interval, "cores": cores},
+    )
+
+
 KINDS = (
     Kind("disk", "disk usage", "system", per_host_item("disk", lambda m: m.mount), probe_disk),
     Kind("inodes", "inode usage", "system", per_host_item("inodes", lambda m: m.mount), probe_inodes),
     Kind("memory", "memory usage", "system", per_host("memory"), probe_memory),
     Kind("swap", "swap usage", "system", per_host("swap"), probe_swap),
     Kind("load_per_core", "load per core", "system", per_host("load_per_core"), probe_load),
+    Kind("cpu", "cpu busy", "system", per_host("cpu"), probe_cpu),
 )
