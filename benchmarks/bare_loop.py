@@ -24,7 +24,7 @@ def main() -> None:
     inventory = load_inventory(args.inventory)
     targets = [t for kind in args.kinds.split(",") for t in registry.get(kind).targets(inventory)]
     loaded = time.perf_counter()
-    probe = lambda t: registry.get(t.kind).probe(t)  # noqa: E731
+    probe = lambda t: registry.get(t.kind).run(t)  # noqa: E731
     if args.concurrency > 1:
         with ThreadPoolExecutor(args.concurrency) as pool:
             results = list(pool.map(probe, targets))

@@ -19,7 +19,7 @@ import textwrap
 import time
 from pathlib import Path
 
-from opscheck.probes.logscan import scan
+from opscheck.probes.logs.scan import scan
 
 BODY = " INFO GET /api/v1/orders?page=2 HTTP/1.1 200 served in 12ms by worker-7 request_id=0123456789abcdef\n"
 ERROR = " ERROR payment gateway timed out for order 8812 (retrying)\n"

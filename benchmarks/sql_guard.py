@@ -22,7 +22,7 @@ def main() -> None:
     import pglast  # noqa: F401
 
     print(f"pglast import: {(time.perf_counter() - started) * 1000:.0f} ms")
-    from opscheck import sqlguard
+    from opscheck.inventory import sqlguard
     from opscheck.inventory.model import Inventory
     from opscheck.measuring import probe_once
     from opscheck.probes import pg_session

@@ -30,3 +30,8 @@ def test_swap_usage(swap):
 @pytest.mark.medium
 def test_load_per_core(load_per_core):
     judge(measure(load_per_core))
+
+
+@pytest.mark.medium
+def test_cpu_busy(cpu):
+    judge(measure(cpu))

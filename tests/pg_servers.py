@@ -22,7 +22,7 @@ import psycopg
 from opscheck.inventory.model import Inventory
 from opscheck.judging import evaluate
 from opscheck.measuring import probe_once
-from opscheck.probes import postgres  # noqa: F401 - loaded before pytester's in-process runs snapshot sys.modules
+from opscheck.probes.postgres import server as postgres  # noqa: F401 - loaded before pytester's in-process runs snapshot sys.modules
 from opscheck.registry import get
 from opscheck.result import Result
 

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from opscheck.probes import redis as redis_probes  # noqa: F401 - loaded before pytester's in-process runs
+from opscheck.probes.redis import server as redis_probes  # noqa: F401 - loaded before pytester's in-process runs
 
 
 class RedisServer:

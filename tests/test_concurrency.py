@@ -46,8 +46,7 @@ import opscheck.measuring
 from opscheck import registry
 import sleepy_kind
 
-registry.MODULES["sleepy"] = "sleepy_kind"
-registry._loaded["sleepy"] = registry.Kind("sleepy", "sleepy", sleepy_kind.targets, sleepy_kind.probe)
+registry.add(registry.Kind("sleepy", "sleepy", "sleepy", sleepy_kind.targets, sleepy_kind.probe))
 opscheck.measuring.BACKSTOP_GRACE_S = 0.5
 """
 
@@ -73,8 +72,7 @@ def sleepy_suite(suite):
     # In-process runs registered the kind in this interpreter too: take it out again.
     from opscheck import measuring, registry
 
-    registry.MODULES.pop("sleepy", None)
-    registry._loaded.pop("sleepy", None)
+    registry.remove("sleepy")
     measuring.BACKSTOP_GRACE_S = 5.0
 
 

@@ -10,8 +10,8 @@ from opscheck.judging import evaluate
 from opscheck.measurement import HostRef
 from opscheck.probes.files import excess
 from opscheck.probes.hygiene import parse_apt, parse_dnf
-from opscheck.probes.processes import is_loopback, parse_ps, parse_ss
 from opscheck.probes.services import judge_unit, parse_show
+from opscheck.probes.services.processes import is_loopback, parse_ps, parse_ss
 from opscheck.verdict import Verdict
 
 SHOW_RUNNING = """Id=nginx.service

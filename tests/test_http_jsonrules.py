@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from opscheck.probes.jsonrules import parse_rules, parse_steps, unmet
+from opscheck.inventory.jsonrules import parse_rules, parse_steps, unmet
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
 DOC = {

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from opscheck.probes.logscan import scan
+from opscheck.probes.logs.scan import scan
 
 NOW = 1_700_000_000.0          # fixed "now": counts must not depend on when the test runs
 HOUR = 3600

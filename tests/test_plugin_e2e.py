@@ -27,7 +27,7 @@ system:
 def test_verdicts_letters_and_summary_line(suite):
     result = suite.run("-m", "daily", "checks/test_system.py", inventory=MIXED)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
-    result.stdout.fnmatch_lines(["checks/test_system.py F.W.. *", "*= 1 failed, 3 passed, 1 warned in *"])
+    result.stdout.fnmatch_lines(["checks/test_system.py F.W.. *", "*= 1 failed, 3 passed, *1 warned in *"])
     assert suite.verdicts() == {
         "test_disk_usage[local:/no/such/mount]": "CRIT",
         "test_inode_usage[local:/]": "OK",
@@ -47,8 +47,9 @@ def test_failure_message_is_the_summary_without_helper_frames(suite):
 
 def test_verbose_shows_warn_word(suite):
     result = suite.run("-m", "daily", "-v", "checks/test_system.py", inventory=ONLY_WARN)
-    result.stdout.fnmatch_lines(["*test_memory_usage[[]local[]] WARN*", "*test_load_per_core[[]local[]] PASSED*", "*= 1 passed, 3 deselected, 1 warned in *"])
+    result.stdout.fnmatch_lines(["*test_memory_usage[[]local[]] WARN*", "*test_load_per_core[[]local[]] PASSED*", "*= 1 passed, * deselected, 1 warned in *"])
     assert result.ret == pytest.ExitCode.OK
+    assert suite.verdicts() == {"test_memory_usage[local]": "WARN", "test_load_per_core[local]": "OK"}
 
 
 def test_fail_on_warn(suite):
@@ -93,7 +94,7 @@ def test_unknown_is_an_error_with_its_reason(suite):
 
 def test_severity_selection(suite):
     result = suite.run("-m", "daily", "--severity", "high", "checks/test_system.py", inventory=MIXED)
-    result.stdout.fnmatch_lines(["*= 1 failed, 1 passed, 3 deselected in *"])
+    result.stdout.fnmatch_lines(["*= 1 failed, 1 passed, * deselected in *"])
     assert set(suite.verdicts()) == {"test_disk_usage[local:/no/such/mount]", "test_inode_usage[local:/]"}
 
 
@@ -105,10 +106,11 @@ def test_inventory_severity_overrides_the_check_default(suite):
       - swap: {}
     """
     result = suite.run("-m", "critical", "checks/test_system.py", inventory=inventory)
-    result.stdout.fnmatch_lines(["*= 1 passed, 4 deselected in *"])
+    result.stdout.fnmatch_lines(["*= 1 passed, * deselected in *"])
+    assert suite.verdicts() == {"test_memory_usage[local]": "OK"}
     assert suite.check("test_memory_usage[local]")["severity"] == "critical"
     result = suite.run("-m", "medium", "checks/test_system.py")
-    result.stdout.fnmatch_lines(["*= 1 passed, 4 deselected in *"])
+    result.stdout.fnmatch_lines(["*= 1 passed, * deselected in *"])
     assert set(suite.verdicts()) == {"test_swap_usage[local]"}
 
 
@@ -120,7 +122,8 @@ def test_inventory_adds_schedules(suite):
       - swap: {}
     """
     result = suite.run("-m", "smoke", "checks/test_system.py", inventory=inventory)
-    result.stdout.fnmatch_lines(["*= 1 passed, 4 deselected in *"])
+    result.stdout.fnmatch_lines(["*= 1 passed, * deselected in *"])
+    assert set(suite.verdicts()) == {"test_memory_usage[local]"}
     record = suite.check("test_memory_usage[local]")
     assert record["schedules"] == ["smoke"]
     assert suite.results()["run"]["suite"] == "smoke"

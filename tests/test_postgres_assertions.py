@@ -12,7 +12,7 @@ from pg_servers import MAIN_HOST, MAIN_PORT, admin, drop_database, drop_role, ds
 from conftest import require_tcp
 from opscheck.errors import Unmeasurable
 from opscheck.inventory.model import Inventory
-from opscheck.probes.pg_session import close_all, read_only
+from opscheck.probes.postgres.session import close_all, read_only
 from opscheck.registry import get
 from opscheck.verdict import Verdict
 

@@ -11,7 +11,7 @@ import pytest
 from pg_servers import Cluster, admin, dsn, result, results
 
 from conftest import free_port
-from opscheck.probes.pg_session import close_all
+from opscheck.probes.postgres.session import close_all
 from opscheck.verdict import Verdict
 
 RIGHT_PASSWORD = "Right-horse-battery-731"

@@ -21,13 +21,13 @@ import pytest
 from pg_servers import Cluster, Held, admin, dsn
 
 from conftest import free_port
-from opscheck import sqlguard
 from opscheck.errors import InventoryError, Unmeasurable
+from opscheck.inventory import sqlguard
 from opscheck.inventory.loader import load_inventory
 from opscheck.inventory.model import Inventory
 from opscheck.judging import evaluate
 from opscheck.measuring import probe_once
-from opscheck.probes.pg_session import close_all, read_only
+from opscheck.probes.postgres.session import close_all, read_only
 from opscheck.registry import get
 from opscheck.verdict import Verdict
 

@@ -325,7 +325,7 @@ def test_a_disk_alarm_is_crit(api, tmp_path, password):
 
 def test_a_cached_connection_the_broker_closed_is_replaced(api, password, tmp_path, monkeypatch):
     """Probes reuse one AMQP connection per thread; one the broker dropped is reopened, once."""
-    from opscheck.probes import rabbitmq_clients as clients
+    from opscheck.probes.rabbitmq import clients
 
     clients.close_all()  # start without a connection cached on this thread
     opened = []

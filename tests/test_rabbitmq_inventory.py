@@ -69,7 +69,7 @@ def test_targets_ids_defaults_and_credentials(tmp_path, monkeypatch):
     assert queues[0].threshold.describe() == "warn 100, crit 1000"
     assert queues[1].params["queue"].min_consumers == 2
 
-    from opscheck.probes import rabbitmq_clients as clients
+    from opscheck.probes.rabbitmq import clients
 
     item = inventory.rabbitmq[0]
     assert clients.credentials(item) == ("checker", "s3cret-pw")
@@ -80,7 +80,7 @@ def test_targets_ids_defaults_and_credentials(tmp_path, monkeypatch):
 def test_credentials_fall_back_to_the_url_then_guest(tmp_path):
     path = tmp_path / "inv.yml"
     path.write_text('rabbitmq: [{url: "amqp://127.0.0.1/%2F"}, {url: "amqp://app@127.0.0.1:5673/%2F"}]\n')
-    from opscheck.probes import rabbitmq_clients as clients
+    from opscheck.probes.rabbitmq import clients
 
     first, second = load_inventory(path).rabbitmq
     assert clients.credentials(first) == ("guest", "guest")
@@ -92,7 +92,7 @@ def test_a_url_with_password_may_come_from_the_environment(tmp_path, monkeypatch
     monkeypatch.setenv("MQ_URL", "amqp://app:hunter2@127.0.0.1:5673/%2F")
     path = tmp_path / "inv.yml"
     path.write_text("rabbitmq: [{url: env:MQ_URL}]\n")
-    from opscheck.probes import rabbitmq_clients as clients
+    from opscheck.probes.rabbitmq import clients
 
     item = load_inventory(path).rabbitmq[0]
     assert clients.credentials(item) == ("app", "hunter2")

@@ -211,7 +211,7 @@ def password_cluster(tmp_path):
     from pg_servers import Cluster, admin
 
     from conftest import free_port
-    from opscheck.probes.pg_session import close_all
+    from opscheck.probes.postgres.session import close_all
 
     node = Cluster(free_port())
     try:

@@ -227,7 +227,7 @@ def test_targets_and_ids(tmp_path):
     endpoints = registry.get("tls_endpoint").targets(inventory)
     assert [t.id for t in endpoints] == ["example.com:443", "api.internal@10.0.0.5:8443", "mail.example.com:25"]
     assert endpoints[2].threshold.describe() == "warn below 20 days, crit below 5 days"
-    from opscheck.probes.tls import command
+    from opscheck.probes.tls.endpoint import command
 
     assert command(endpoints[1].spec) == [
         "openssl", "s_client", "-connect", "10.0.0.5:8443", "-showcerts", "-servername", "api.internal", "-verify_hostname", "api.internal",

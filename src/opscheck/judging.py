@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from opscheck.errors import CheckFailed, Unmeasurable
 from opscheck.measurement import Measurement
 from opscheck.recording import record
@@ -49,11 +51,21 @@ def evaluate(measurement: Measurement, threshold: Threshold | None = None) -> Re
         parts.append(reading)
     elif subject:
         parts.append(subject)
-    if m.warnings:
+    problems, warnings = list(m.problems), list(m.warnings)
+    for reading in m.readings:
+        past = reading.threshold.judge(reading.value)
+        if past is Verdict.CRIT:
+            problems.append(reading.message)
+        elif past is Verdict.WARN:
+            warnings.append(reading.message)
+    if m.readings:
+        # Reports list a check's problems and warnings: the judged readings are among them.
+        m = dataclasses.replace(m, problems=tuple(problems), warnings=tuple(warnings))
+    if warnings:
         verdict = max(verdict, Verdict.WARN, key=lambda v: v.rank)
-    if m.problems:
+    if problems:
         verdict = Verdict.CRIT
-    issues = list(m.problems) + list(m.warnings)
+    issues = problems + warnings
     summary = parts[0] if parts else ""
     if issues:
         summary = f"{summary}: {'; '.join(issues)}" if summary else "; ".join(issues)

@@ -49,11 +49,25 @@ class Target:
 
 
 @dataclass(frozen=True)
+class Reading:
+    """A second number a probe found, judged with its own threshold (a backup's shrink).
+
+    The probe states the fact; the judging layer decides whether `message` is a
+    problem (past crit), a warning (past warn) or nothing.
+    """
+
+    value: float
+    threshold: Threshold
+    message: str
+
+
+@dataclass(frozen=True)
 class Measurement:
     """What a probe saw: a value with its unit and evidence, or why it could not see.
 
     `problems` are unmet expectations (CRIT), `warnings` soft ones (WARN): for
-    checks that compare facts rather than numbers. `error` with `down=True` means
+    checks that compare facts rather than numbers. `readings` are further numbers
+    with their own thresholds, judged into problems or warnings by `judging`. `error` with `down=True` means
     the target is down (CRIT); without, that the probe could not measure (UNKNOWN).
     """
 
@@ -65,6 +79,7 @@ class Measurement:
     problems: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    readings: tuple[Reading, ...] = ()
     threshold: Threshold | None = None
     error: str | None = None
     down: bool = False

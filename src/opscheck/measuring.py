@@ -103,7 +103,7 @@ def probe_once(target: Target) -> Measurement:
     """Run the target's probe, mapping every way it can fail onto a Measurement."""
     start = time.monotonic()
     try:
-        m = registry.get(target.kind).probe(target)
+        m = registry.get(target.kind).run(target)
     except TargetDown as exc:
         m = Measurement(error=redact(str(exc)), down=True)
     except Unmeasurable as exc:

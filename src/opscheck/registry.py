@@ -1,107 +1,114 @@
 """Every kind of check target, by the name a check's parameter uses.
 
-Like testinfra's module map: names point at modules imported on first use, so
-a run that checks only disks never imports psycopg. Each probe module exposes
-`KINDS`, a dict of name -> Kind. An unknown name lists the valid ones.
+A kind is declared once, next to its probe, in the `KINDS` of its area package
+(`opscheck.probes.<area>`, named as its inventory section) or of a module that an
+installed package names in the `opscheck.kinds` entry-point group. The registry
+is built from those declarations on first use. Area packages stay light: a probe
+that needs a client library (psycopg, redis, requests, pika) is named as
+`".module:function"` and imported when its first target is measured, so a run
+that checks only disks never imports psycopg. An unknown name lists the valid ones.
 """
 
 from __future__ import annotations
 
 import importlib
+import pkgutil
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+from opscheck import extensions
+from opscheck.targets import Shape
 
 if TYPE_CHECKING:
     from opscheck.inventory.model import Inventory
     from opscheck.measurement import Measurement, Target
 
+BUILT_IN = "opscheck.probes"
+
 
 @dataclass(frozen=True)
 class Kind:
-    """A resource kind: which inventory entries it covers and how to measure one."""
+    """A resource kind: its check's name, its inventory section, its target shape and its probe.
+
+    `probe` is a callable, or `"module:function"` (relative to the declaring
+    package when it starts with a dot) imported on first use.
+    """
 
     name: str
     check: str
-    targets: Callable[[Inventory], list[Target]]
-    probe: Callable[[Target], Measurement]
+    section: str
+    shape: Shape | Callable[[Inventory], list[Target]]
+    probe: Callable[[Target], Measurement] | str
+    home: str = field(default="", compare=False)
+
+    def targets(self, inventory: Inventory) -> list[Target]:
+        if isinstance(self.shape, Shape):
+            return self.shape.targets(inventory, self.name, self.check, self.section)
+        return self.shape(inventory)
+
+    def run(self, target: Target) -> Measurement:
+        """Measure `target` with this kind's probe."""
+        return self.resolve_probe()(target)
+
+    def resolve_probe(self) -> Callable[[Target], Measurement]:
+        if not isinstance(self.probe, str):
+            return self.probe
+        module, _, function = self.probe.partition(":")
+        return getattr(importlib.import_module(module, package=self.home or None), function)
 
 
-# name -> module; a new kind adds one line here and a module under opscheck.probes.
-MODULES: dict[str, str] = {
-    "disk": "opscheck.probes.system",
-    "inodes": "opscheck.probes.system",
-    "memory": "opscheck.probes.system",
-    "swap": "opscheck.probes.system",
-    "load_per_core": "opscheck.probes.system",
-    "unit": "opscheck.probes.services",
-    "process": "opscheck.probes.services",
-    "port": "opscheck.probes.services",
-    "listeners": "opscheck.probes.services",
-    "tcp": "opscheck.probes.tcp",
-    "file": "opscheck.probes.files",
-    "world_writable": "opscheck.probes.files",
-    "world_readable": "opscheck.probes.files",
-    "env_flags": "opscheck.probes.envflags",
-    "updates": "opscheck.probes.hygiene",
-    "security_updates": "opscheck.probes.hygiene",
-    "reboot_required": "opscheck.probes.hygiene",
-    "uptime": "opscheck.probes.hygiene",
-    "http": "opscheck.probes.http",
-    "websocket": "opscheck.probes.websocket",
-    "tls_endpoint": "opscheck.probes.tls",
-    "cert_file": "opscheck.probes.certfiles",
-    "pg_connect": "opscheck.probes.postgres",
-    "pg_connections": "opscheck.probes.postgres",
-    "pg_blocked": "opscheck.probes.postgres",
-    "pg_long_running": "opscheck.probes.postgres",
-    "pg_idle_in_transaction": "opscheck.probes.postgres",
-    "pg_database_size": "opscheck.probes.postgres",
-    "pg_wraparound": "opscheck.probes.postgres",
-    "pg_replication": "opscheck.probes.postgres",
-    "pg_dead_tuples": "opscheck.probes.postgres",
-    "pg_unused_indexes": "opscheck.probes.postgres",
-    "pg_slow_queries": "opscheck.probes.postgres",
-    "pg_assertion": "opscheck.probes.postgres",
-    "redis_ping": "opscheck.probes.redis",
-    "redis_memory": "opscheck.probes.redis",
-    "redis_evictions": "opscheck.probes.redis",
-    "redis_rejected_connections": "opscheck.probes.redis",
-    "redis_clients": "opscheck.probes.redis",
-    "redis_last_save": "opscheck.probes.redis",
-    "redis_replication": "opscheck.probes.redis",
-    "redis_hit_ratio": "opscheck.probes.redis",
-    "redis_blocked_clients": "opscheck.probes.redis",
-    "backup_age": "opscheck.probes.backups",
-    "backup_count": "opscheck.probes.backups",
-    "backup_retention": "opscheck.probes.backups",
-    "backup_size": "opscheck.probes.backups",
-    "backup_integrity": "opscheck.probes.integrity",
-    "restore_drill": "opscheck.probes.restore",
-    "config_extract": "opscheck.probes.extract",
-    "log_pattern": "opscheck.probes.logs",
-    "rabbitmq": "opscheck.probes.rabbitmq",
-    "rabbitmq_queue": "opscheck.probes.rabbitmq",
-    "memcached": "opscheck.probes.memcached",
-    "memcached_hit_ratio": "opscheck.probes.memcached",
-    "memcached_evictions": "opscheck.probes.memcached",
-    "memcached_connections": "opscheck.probes.memcached",
-    "memcached_memory": "opscheck.probes.memcached",
-}
+_kinds: dict[str, Kind] = {}
+_lock = threading.Lock()
+_built = False
 
-_loaded: dict[str, Kind] = {}
+
+def _declarations():
+    """Modules declaring kinds: each built-in area package, then each entry point."""
+    package = importlib.import_module(BUILT_IN)
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
+        if info.ispkg:
+            yield importlib.import_module(f"{BUILT_IN}.{info.name}")
+    yield from extensions.modules()
+
+
+def _build() -> None:
+    global _built
+    with _lock:
+        if _built:
+            return
+        for module in _declarations():
+            home = module.__name__ if hasattr(module, "__path__") else module.__package__
+            for kind in getattr(module, "KINDS", ()):
+                other = _kinds.get(kind.name)
+                if other is not None:
+                    raise ValueError(f"kind {kind.name!r} is declared twice: in {other.home} and in {home}")
+                add(kind, home)
+        _built = True
+
+
+def add(kind: Kind, home: str = "") -> None:
+    """Register `kind` (a test's synthetic kind, or a declaration found by `_build`)."""
+    if home and not kind.home:
+        kind = Kind(kind.name, kind.check, kind.section, kind.shape, kind.probe, home)
+    _kinds[kind.name] = kind
+
+
+def remove(name: str) -> None:
+    _kinds.pop(name, None)
 
 
 def names() -> frozenset[str]:
-    return frozenset(MODULES)
+    if not _built:
+        _build()
+    return frozenset(_kinds)
 
 
 def get(name: str) -> Kind:
-    kind = _loaded.get(name)
+    if not _built:
+        _build()
+    kind = _kinds.get(name)
     if kind is None:
-        if name not in MODULES:
-            raise KeyError(f"unknown check kind {name!r} (known: {', '.join(sorted(MODULES))})")
-        module = importlib.import_module(MODULES[name])
-        _loaded.update(module.KINDS)
-        kind = _loaded[name]
+        raise KeyError(f"unknown check kind {name!r} (known: {', '.join(sorted(_kinds))})")
     return kind

@@ -121,11 +121,17 @@ def _index(node, loc: Loc, lines: dict, duplicates: list, shown: str) -> None:
 
 
 def format_errors(exc: ValidationError, shown: str, lines: dict[Loc, int]) -> list[str]:
-    out: list[str] = []
+    out: list[tuple[int, str]] = []
     for error in exc.errors(include_url=False):
         loc = tuple(part for part in error["loc"] if not (isinstance(part, str) and "[" in part))
-        out.append(_line(shown, lines, loc) + _message(error, loc))
-    return list(dict.fromkeys(out))
+        out.append((_lineno(lines, loc), _line(shown, lines, loc) + _message(error, loc)))
+    # In the file's order: the model's field order is the order sections were declared in.
+    out.sort(key=lambda pair: pair[0])
+    return list(dict.fromkeys(text for _, text in out))
+
+
+def _lineno(lines: dict[Loc, int], loc: Loc) -> int:
+    return next((lines[loc[:cut]] for cut in range(len(loc), -1, -1) if loc[:cut] in lines), 0)
 
 
 def _message(error: dict, loc: Loc) -> str:

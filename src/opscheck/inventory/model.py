@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field, PrivateAttr, field_validator
+from pydantic import BeforeValidator, Field, PrivateAttr, create_model, field_validator
 
+from opscheck import extensions
+from opscheck.inventory import sections as builtin_sections
 from opscheck.inventory.ansible import merge_ansible_groups
 from opscheck.inventory.hosts import DEFAULT_HOSTS, HostSpec, all_hosts, check_groups, select
-from opscheck.inventory.sections.backups import BackupItem
 from opscheck.inventory.sections.common import Item
-from opscheck.inventory.sections.env_flags import EnvFlagsItem
-from opscheck.inventory.sections.files import FileItem
-from opscheck.inventory.sections.http import HttpItem
-from opscheck.inventory.sections.hygiene import HygieneItem
-from opscheck.inventory.sections.logs import LogItem
-from opscheck.inventory.sections.memcached import MemcachedItem
 from opscheck.inventory.sections.notify import NotifySection
-from opscheck.inventory.sections.postgres import PostgresItem
-from opscheck.inventory.sections.rabbitmq import RabbitmqItem
-from opscheck.inventory.sections.redis import RedisItem
-from opscheck.inventory.sections.services import ServicesItem, TcpItem
-from opscheck.inventory.sections.system import SystemItem
-from opscheck.inventory.sections.tls import TlsItem
 from opscheck.inventory.types import Duration, Strict, as_list
 from opscheck.measurement import HostRef
 
@@ -33,33 +24,28 @@ class Defaults(Strict):
     timeout: Duration = 10.0
 
 
-def _section(item_type):
-    return Annotated[list[item_type], BeforeValidator(as_list), Field(default_factory=list)]
+def declared_sections() -> dict[str, type[Item]]:
+    """{key: item model} from every `SECTIONS` in inventory/sections/, then from installed packages."""
+    found: dict[str, type[Item]] = {}
+    builtin = [
+        importlib.import_module(f"{builtin_sections.__name__}.{info.name}")
+        for info in sorted(pkgutil.iter_modules(builtin_sections.__path__), key=lambda m: m.name)
+    ]
+    for module in [*builtin, *extensions.modules()]:
+        for key, model in getattr(module, "SECTIONS", {}).items():
+            if key in found or key in _Base.model_fields:
+                raise ValueError(f"inventory section {key!r} is declared twice (again in {module.__name__})")
+            found[key] = model
+    return found
 
 
-class Inventory(Strict):
+class _Base(Strict):
     environment: str = "local"
     description: str | None = None
     defaults: Defaults = Field(default_factory=Defaults)
     hosts: dict[str, list[HostSpec]] = Field(default_factory=lambda: {g: list(h) for g, h in DEFAULT_HOSTS.items()})
-
-    # Sections: one line each; the item model lives in sections/<name>.py.
-    system: _section(SystemItem)
-    services: _section(ServicesItem)
-    tcp: _section(TcpItem)
-    files: _section(FileItem)
-    env_flags: _section(EnvFlagsItem)
-    hygiene: _section(HygieneItem)
     ansible_inventory: str | None = None  # adds its groups to hosts: (inventory/ansible.py)
     _ansible_groups = merge_ansible_groups
-    http: _section(HttpItem)
-    tls: _section(TlsItem)
-    postgres: _section(PostgresItem)
-    redis: _section(RedisItem)
-    backups: _section(BackupItem)
-    logs: _section(LogItem)
-    rabbitmq: _section(RabbitmqItem)
-    memcached: _section(MemcachedItem)
     notify: NotifySection | None = None  # one mapping, not a list of items (issue 8)
 
     _path: str = PrivateAttr(default="")
@@ -95,3 +81,13 @@ class Inventory(Strict):
             if isinstance(value, list):
                 out.extend((name, i, item) for i, item in enumerate(value) if isinstance(item, Item))
         return out
+
+
+# Sections are declared next to their item model (`SECTIONS` in sections/<name>.py, or in
+# a package of the `opscheck.kinds` entry-point group): adding one needs no line here.
+Inventory = create_model(
+    "Inventory",
+    __base__=_Base,
+    __module__=__name__,
+    **{key: (Annotated[list[model], BeforeValidator(as_list)], Field(default_factory=list)) for key, model in sorted(declared_sections().items())},
+)

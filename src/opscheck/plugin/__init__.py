@@ -10,15 +10,14 @@ from __future__ import annotations
 import pytest
 
 from opscheck.errors import InventoryError
-from opscheck.plugin import collection, outcomes, settings, waivers
+from opscheck.plugin import collection, outcomes, packages, settings, state, waivers
+from opscheck.plugin.collection import is_check  # noqa: F401 - part of the plugin's API (checks' conftests)
 from opscheck.plugin.concurrency import Prefetcher
 from opscheck.plugin.concurrency import is_worker as concurrency_is_worker
 from opscheck.plugin.results import ResultsListener
+from opscheck.plugin.state import LISTENER, PREFETCHER, SETTINGS
 from opscheck.verdict import SCHEDULES, SEVERITY_DESCRIPTIONS
 
-SETTINGS = pytest.StashKey[settings.Settings]()
-LISTENER = pytest.StashKey[ResultsListener]()
-PREFETCHER = pytest.StashKey[Prefetcher]()
 # Report-side hooks (run folder at configure, xdist hand-over, redaction): issue 7.
 pytest_plugins = ["opscheck.plugin.reporting"]
 
@@ -38,7 +37,8 @@ def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Pa
 def pytest_configure(config: pytest.Config) -> None:
     for _name, description in {**SCHEDULES, **SEVERITY_DESCRIPTIONS}.items():
         config.addinivalue_line("markers", description)
-    config.stash[SETTINGS] = resolved = settings.resolve(config)
+    resolved = state.settings(config)  # resolved once: reporting's configure may have done it
+    packages.add_checks(config, resolved.inventory_explicit or resolved.inventory.exists())
     if not hasattr(config, "workerinput"):
         listener = config.stash[LISTENER] = ResultsListener(config, resolved)
         config.pluginmanager.register(listener, "opscheck-results")
@@ -127,11 +127,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
 
 def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config):
     return outcomes.report_status(report) or waivers.report_status(report)
-
-
-def is_check(item: pytest.Item) -> bool:
-    """Checks are items fed by the inventory or marked with a schedule; anything else is a plain test."""
-    return collection.is_check(item)
 
 
 def _shown(path):

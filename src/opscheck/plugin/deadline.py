@@ -93,7 +93,8 @@ class Deadline:
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         if time.time() < self.at:
             return
-        from opscheck.plugin import is_check, outcomes
+        from opscheck.plugin import outcomes
+        from opscheck.plugin.collection import is_check
 
         __tracebackhide__ = True
         if is_check(item):

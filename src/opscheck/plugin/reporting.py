@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from opscheck.plugin import settings as opscheck_settings
-from opscheck.plugin import waivers
+from opscheck.plugin import state, waivers
+from opscheck.plugin.collection import is_check
 from opscheck.plugin.results import (
     ALLURE,
     JUNIT,
@@ -33,7 +33,7 @@ from opscheck.reports.run import utcnow
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     """Decide the run folder before the report plugins configure themselves."""
-    resolved = opscheck_settings.resolve(config)
+    resolved = state.settings(config)
     waivers.configure(config, resolved.waivers)
     workerinput = getattr(config, "workerinput", None)
     if workerinput is not None:
@@ -72,8 +72,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Tag each check's Allure result with its test id, so the controller can complete it."""
     if not getattr(config.option, "allure_report_dir", None):
         return
-    from opscheck.plugin import is_check
-
     for item in items:
         if is_check(item):
             item.add_marker(pytest.mark.allure_label(item.nodeid, label_type="opscheck_id"))
@@ -83,8 +81,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     """Mask secrets in a check's failure text and captured output before any reporter sees them."""
     report = yield
-    from opscheck.plugin import is_check
-
     if is_check(item):
         redact_report(report)
         _redact_exception(call)

@@ -31,6 +31,7 @@ from opscheck.plugin import waivers
 from opscheck.reports import index, manifest, retention
 from opscheck.reports.folder import IN_PROGRESS, latest_name, point_latest, seal_lock, write_atomic
 from opscheck.reports.run import Run, utcnow
+from opscheck.reports.run import git_commit as _git_commit
 
 # One module per output format, each with `write(run, folder) -> Path | None`; the manifest comes last.
 WRITERS = [
@@ -130,7 +131,7 @@ class ResultsListener:
             self.records[nodeid] = record
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        from opscheck.plugin import is_check
+        from opscheck.plugin.collection import is_check
 
         self.selected = {item.nodeid: item for item in session.items if is_check(item)}
 
@@ -193,10 +194,15 @@ class ResultsListener:
 
     def _silence_writers(self, run_folder: RunFolder) -> None:
         """pytest-html would announce a report that went with the discarded folder."""
-        inside = str(run_folder.path)
+        html_path = getattr(self.config.option, "htmlpath", None)
+        if not html_path or not str(html_path).startswith(str(run_folder.path)):
+            return
+        try:
+            from pytest_html.basereport import BaseReport
+        except ImportError:
+            return
         for plugin in self.config.pluginmanager.get_plugins():
-            path = getattr(plugin, "_report_path", None)
-            if path is not None and str(path).startswith(inside):
+            if isinstance(plugin, BaseReport):
                 self.config.pluginmanager.unregister(plugin)
 
     def finish(self, run_folder: RunFolder, exitstatus: int) -> None:
@@ -331,16 +337,3 @@ def _plugins(config: pytest.Config) -> dict[str, str]:
                     continue
     return plugins
 
-
-def _git_commit(root: Path) -> str | None:
-    """The commit of the checks, when the suite is a git checkout (`+modified` if dirty)."""
-    import subprocess
-
-    try:
-        head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
-        if head.returncode != 0:
-            return None
-        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True, timeout=5)
-        return head.stdout.strip() + ("+modified" if dirty.stdout.strip() else "")
-    except (OSError, subprocess.SubprocessError):
-        return None

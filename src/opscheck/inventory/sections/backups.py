@@ -160,3 +160,7 @@ class BackupItem(Item):
         if self.keep_days is None or self.max_age is None or not self.max_age.warn:
             return None
         return math.floor(self.keep_days * 86400 / self.max_age.warn)
+
+
+# The inventory key this module adds (the Inventory model is assembled from these).
+SECTIONS = {"backups": BackupItem}

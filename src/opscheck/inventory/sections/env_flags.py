@@ -45,3 +45,7 @@ class EnvFlagsItem(Item):
 
     def names(self) -> list[str]:
         return list(dict.fromkeys([*self.expect, *self.present, *self.absent, *self.not_true]))
+
+
+# The inventory key this module adds (the Inventory model is assembled from these).
+SECTIONS = {"env_flags": EnvFlagsItem}

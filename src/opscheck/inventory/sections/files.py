@@ -53,3 +53,7 @@ class FileItem(Item):
         """A plain file check runs unless the entry only asks for tree scans."""
         explicit = {"exists", "owner", "group", "mode", "max_mode"} & self.model_fields_set
         return bool(explicit) or not (self.no_world_writable or self.not_world_readable)
+
+
+# The inventory key this module adds (the Inventory model is assembled from these).
+SECTIONS = {"files": FileItem}

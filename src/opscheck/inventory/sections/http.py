@@ -13,9 +13,9 @@ from urllib.parse import urlsplit
 
 from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 
+from opscheck.inventory.jsonrules import JsonRule, parse_rules
 from opscheck.inventory.sections.common import Item
 from opscheck.inventory.types import Duration, DurationLimits, MaybeSecret, Regex, Strict
-from opscheck.probes.jsonrules import JsonRule, parse_rules
 from opscheck.redact import redact
 from opscheck.units import describe_input
 
@@ -120,3 +120,7 @@ class HttpItem(Item):
     def label(self) -> str:
         """The check id: the name, else the URL (masked, should it carry `?token=`)."""
         return self.name or redact(self.url)
+
+
+# The inventory key this module adds (the Inventory model is assembled from these).
+SECTIONS = {"http": HttpItem}

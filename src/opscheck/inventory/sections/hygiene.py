@@ -28,3 +28,7 @@ class HygieneItem(Item):
     security_updates: SecurityUpdateLimits | None = None
     reboot_required: Literal["warn", "crit"] | None = None
     uptime: UptimeLimits | None = None
+
+
+# The inventory key this module adds (the Inventory model is assembled from these).
+SECTIONS = {"hygiene": HygieneItem}

@@ -11,28 +11,16 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from opscheck.inventory.sections.common import Item
-from opscheck.inventory.types import Duration, Regex, Strict
-from opscheck.threshold import Direction, Threshold
+from opscheck.inventory.types import CountLimits, Duration, Regex
 
 LogFormat = Literal["auto", "iso8601", "syslog", "combined", "python"]
 
 
-class LogPattern(Strict):
+class LogPattern(CountLimits):
     """One named regex and the warn/crit limits on how often it matched in the window."""
 
     regex: Regex
-    warn: int | None = None
-    crit: int | None = None
     ignore_case: bool = False
-
-    @model_validator(mode="after")
-    def _ordered(self):
-        if self.warn is not None and self.crit is not None and self.warn > self.crit:
-            raise ValueError(f"warn {self.warn} is above crit {self.crit} (warn must come first as the count rises)")
-        return self
-
-    def threshold(self) -> Threshold:
-        return Threshold(self.warn, self.crit, Direction.ABOVE, "")
 
 
 # Security presets: the runbook's greps, with its thresholds as defaults.
@@ -107,3 +95,7 @@ class LogItem(Item):
         if self.window is not None:
             return self.window
         return PRESETS[self.preset]["window"] if self.preset else 86400.0
+
+
+# The inventory key this module adds (the Inventory model is assembled from these).
+SECTIONS = {"logs": LogItem}

@@ -84,3 +84,7 @@ def split_address(address: str) -> tuple[str, int]:
     if not port_text.isdigit() or not 0 < int(port_text) < 65536:
         raise ValueError(f"expected host:port with a port 1-65535, found {address!r}")
     return host, int(port_text)
+
+
+# The inventory key this module adds (the Inventory model is assembled from these).
+SECTIONS = {"memcached": MemcachedItem}

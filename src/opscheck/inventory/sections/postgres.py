@@ -11,7 +11,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
 
-from opscheck import sqlguard
+from opscheck.inventory import sqlguard
 from opscheck.inventory.sections.aspects import Aspect
 from opscheck.inventory.sections.common import Item
 from opscheck.inventory.types import (
@@ -199,3 +199,7 @@ class PostgresItem(Item):
         if duplicates:
             raise ValueError(f"duplicate assertion names: {', '.join(duplicates)}")
         return self
+
+
+# The inventory key this module adds (the Inventory model is assembled from these).
+SECTIONS = {"postgres": PostgresItem}

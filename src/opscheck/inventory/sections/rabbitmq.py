@@ -90,3 +90,7 @@ class RabbitmqItem(Item):
                 if queue.unacked is not None:
                     raise ValueError(f"queues[{i}].unacked needs management_url (AMQP does not count unacknowledged messages)")
         return self
+
+
+# The inventory key this module adds (the Inventory model is assembled from these).
+SECTIONS = {"rabbitmq": RabbitmqItem}

@@ -95,3 +95,7 @@ class RedisItem(Item):
     replication: Aspect[RedisReplicationLimits]
     hit_ratio: Aspect[HitRatioLimits]
     blocked_clients: Aspect[CountLimits]
+
+
+# The inventory key this module adds (the Inventory model is assembled from these).
+SECTIONS = {"redis": RedisItem}

@@ -79,3 +79,7 @@ class TcpItem(Item):
         if "on" in self.model_fields_set:
             raise ValueError("on: does not apply to tcp checks: they connect from the runner, not from hosts")
         return self
+
+
+# The inventory keys this module adds (the Inventory model is assembled from these).
+SECTIONS = {"services": ServicesItem, "tcp": TcpItem}

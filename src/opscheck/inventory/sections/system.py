@@ -1,4 +1,4 @@
-"""`system:` — per host: disk, inodes, memory, swap, load (the runbook's df, free, uptime)."""
+"""`system:` — per host: disk, inodes, memory, swap, load, cpu (the runbook's df, free, uptime, top)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import BeforeValidator, Field
 
 from opscheck.inventory.sections.common import Item
-from opscheck.inventory.types import FloatLimits, Percent, PercentLimits, as_list
+from opscheck.inventory.types import Duration, FloatLimits, Percent, PercentLimits, as_list
 
 
 class MountLimits(PercentLimits):
@@ -26,6 +26,12 @@ class SwapLimits(PercentLimits):
     crit: Percent | None = 80.0
 
 
+class CpuLimits(PercentLimits):
+    warn: Percent | None = 80.0
+    crit: Percent | None = 95.0
+    interval: Duration = 1.0  # the /proc/stat sample: busy % is the delta over it
+
+
 class LoadLimits(FloatLimits):
     warn: float | None = 1.5
     crit: float | None = 3.0
@@ -37,3 +43,8 @@ class SystemItem(Item):
     memory: MemoryLimits | None = None
     swap: SwapLimits | None = None
     load_per_core: LoadLimits | None = None
+    cpu: CpuLimits | None = None
+
+
+# The inventory key this module adds (the Inventory model is assembled from these).
+SECTIONS = {"system": SystemItem}

@@ -85,3 +85,7 @@ class TlsItem(Item):
     @property
     def host_port(self) -> tuple[str, int]:
         return split_endpoint(self.endpoint or "")
+
+
+# The inventory key this module adds (the Inventory model is assembled from these).
+SECTIONS = {"tls": TlsItem}

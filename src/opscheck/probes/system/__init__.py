@@ -1,0 +1,148 @@
+"""Disk, inodes, memory, swap, load and CPU of a host: `df -P`, /proc/meminfo, /proc/loadavg, /proc/stat."""
+
+from __future__ import annotations
+
+from opscheck.errors import TargetDown, Unmeasurable
+from opscheck.host import read_file, run
+from opscheck.measurement import Measurement, Target
+from opscheck.registry import Kind
+from opscheck.targets import per_host, per_host_item
+
+
+def _df(target: Target, inodes: bool) -> tuple[list[str], str]:
+    mount = target.spec.mount
+    flag = "-Pi" if inodes else "-Pk"
+    result = run(target.host, f"df {flag} -- '{mount}'", target.timeout)
+    if result.rc != 0:
+        reason = result.stderr.strip() or f"df exited {result.rc}"
+        if "No such file" in reason:
+            raise TargetDown(f"{mount} does not exist")
+        raise Unmeasurable(f"df {mount}: {reason}")
+    lines = [line for line in result.stdout.splitlines() if line.strip()]
+    fields = lines[-1].split()
+    if len(fields) < 6:
+        raise Unmeasurable(f"cannot parse df output: {result.stdout.strip()!r}")
+    # The mount point is the last field; a device name with spaces would shift the rest.
+    return fields[-6:] if len(fields) > 6 else fields, "\n".join(lines)
+
+
+def probe_disk(target: Target) -> Measurement:
+    return _usage(target, inodes=False)
+
+
+def probe_inodes(target: Target) -> Measurement:
+    return _usage(target, inodes=True)
+
+
+def _usage(target: Target, inodes: bool) -> Measurement:
+    (device, total, used, free, _pcent, mounted_on), evidence = _df(target, inodes)
+    mount = target.spec.mount
+    if mounted_on != mount:
+        # `df /data` on an unmounted /data reports the parent filesystem: the mount is missing.
+        raise TargetDown(f"{mount} is not a mount point (it lies on {mounted_on}, {device})")
+    total_n, used_n, free_n = int(total), int(used), int(free)
+    if inodes and total_n == 0:
+        raise Unmeasurable(f"{mount} ({device}) has no fixed inode table: nothing to measure")
+    # As df computes Use%: used / (used + available), so root-reserved blocks count as full.
+    percent = round(100.0 * used_n / (used_n + free_n), 1) if used_n + free_n else 0.0
+    unit = "inodes" if inodes else "KiB"
+    return Measurement(
+        value=percent, unit="%", subject=mount, label="inodes used" if inodes else "used",
+        evidence={"df": evidence, "device": device, "total": total_n, "used": used_n, "available": free_n, "counted_in": unit},
+    )
+
+
+def _meminfo(target: Target) -> dict[str, int]:
+    info = {}
+    for line in read_file(target.host, "/proc/meminfo", target.timeout).splitlines():
+        name, _, rest = line.partition(":")
+        parts = rest.split()
+        if parts and parts[0].isdigit():
+            info[name.strip()] = int(parts[0])  # kB
+    return info
+
+
+def probe_memory(target: Target) -> Measurement:
+    info = _meminfo(target)
+    total, available = info.get("MemTotal"), info.get("MemAvailable")
+    if not total or available is None:
+        raise Unmeasurable("/proc/meminfo has no MemTotal/MemAvailable (kernel older than 3.14?)")
+    percent = round(100.0 * (total - available) / total, 1)
+    keep = ("MemTotal", "MemAvailable", "MemFree", "Buffers", "Cached", "Shmem")
+    return Measurement(
+        value=percent, unit="%", subject="memory", label="used",
+        evidence={k + "_kB": info[k] for k in keep if k in info},
+    )
+
+
+def probe_swap(target: Target) -> Measurement:
+    info = _meminfo(target)
+    total, free = info.get("SwapTotal", 0), info.get("SwapFree", 0)
+    evidence = {"SwapTotal_kB": total, "SwapFree_kB": free}
+    if total == 0:
+        return Measurement(value=0.0, unit="%", subject="swap", label="used", evidence=evidence, notes=("no swap configured",))
+    return Measurement(value=round(100.0 * (total - free) / total, 1), unit="%", subject="swap", label="used", evidence=evidence)
+
+
+def probe_load(target: Target) -> Measurement:
+    loadavg = read_file(target.host, "/proc/loadavg", target.timeout).split()
+    cores_out = run(target.host, "getconf _NPROCESSORS_ONLN || nproc", target.timeout)
+    try:
+        one, five, fifteen = (float(x) for x in loadavg[:3])
+        cores = int(cores_out.stdout.split()[0])
+    except (ValueError, IndexError):
+        raise Unmeasurable(f"cannot parse load ({' '.join(loadavg)!r}) or core count ({cores_out.stdout.strip()!r})") from None
+    # The 5-minute average: the 1-minute one pages on every cron burst.
+    per_core = round(five / cores, 2)
+    return Measurement(
+        value=per_core, subject="load per core (5m)", label="",
+        evidence={"load_1m": one, "load_5m": five, "load_15m": fifteen, "cores": cores},
+    )
+
+
+# /proc/stat's cpu line: user nice system idle iowait irq softirq steal (guest is inside user).
+_CPU_FIELDS = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")
+
+
+def cpu_busy(before: str, after: str) -> tuple[float, dict]:
+    """Busy % of all CPUs between two /proc/stat readings, and each field's share, as top counts it."""
+    first, second = (_cpu_ticks(text) for text in (before, after))
+    delta = {name: second[name] - first[name] for name in _CPU_FIELDS}
+    total = sum(delta.values())
+    if total <= 0:
+        raise Unmeasurable("/proc/stat did not advance between the two readings")
+    share = {f"{name}_percent": round(100.0 * ticks / total, 1) for name, ticks in delta.items()}
+    busy = round(100.0 * (total - delta["idle"] - delta["iowait"]) / total, 1)
+    return busy, share
+
+
+def _cpu_ticks(text: str) -> dict[str, int]:
+    fields = next((line.split() for line in text.splitlines() if line.startswith("cpu ")), [])
+    if len(fields) < 1 + len(_CPU_FIELDS):
+        raise Unmeasurable(f"cannot parse the cpu line of /proc/stat: {' '.join(fields)!r}")
+    return dict(zip(_CPU_FIELDS, (int(v) for v in fields[1:]), strict=False))
+
+
+def probe_cpu(target: Target) -> Measurement:
+    interval = min(target.spec.interval, max(target.timeout - 1, 0.1))
+    marker = "--opscheck--"
+    out = run(target.host, f"cat /proc/stat; sleep {interval:g}; echo {marker}; cat /proc/stat", target.timeout)
+    before, _, after = out.stdout.partition(marker)
+    if out.rc != 0 or not after:
+        raise Unmeasurable(f"cannot read /proc/stat twice: {out.stderr.strip() or f'exit {out.rc}'}")
+    busy, share = cpu_busy(before, after)
+    cores = sum(1 for line in after.splitlines() if line.startswith("cpu") and line[3:4].isdigit())
+    return Measurement(
+        value=busy, unit="%", subject=f"cpu ({cores} cores, {interval:g}s)", label="busy",
+        evidence={**share, "interval_s": interval, "cores": cores},
+    )
+
+
+KINDS = (
+    Kind("disk", "disk usage", "system", per_host_item("disk", lambda m: m.mount), probe_disk),
+    Kind("inodes", "inode usage", "system", per_host_item("inodes", lambda m: m.mount), probe_inodes),
+    Kind("memory", "memory usage", "system", per_host("memory"), probe_memory),
+    Kind("swap", "swap usage", "system", per_host("swap"), probe_swap),
+    Kind("load_per_core", "load per core", "system", per_host("load_per_core"), probe_load),
+    Kind("cpu", "cpu busy", "system", per_host("cpu"), probe_cpu),
+)
