@@ -150,8 +150,45 @@ def inventory_schema(model=None) -> dict:
     if model is None:
         from opscheck.inventory.model import Inventory as model
     schema = model.model_json_schema(schema_generator=InventoryJsonSchema, mode="validation")
+    _describe_sections(model, schema)
     _add_file_keys(schema)
     return {"$schema": DRAFT, "$id": SCHEMA_ID, **schema}
+
+
+# The keys every entry shares (sections/common.py), as the README explains them.
+COMMON = {
+    "name": "how this entry reads in check ids and reports",
+    "on": "host groups or host names this entry applies to (default: all)",
+    "severity": "overrides the check's default severity",
+    "schedule": "extra schedules this entry runs in besides the check's own (e.g. smoke)",
+    "runbook": "a link or hint shown with the result",
+    "timeout": "per probe; default defaults.timeout",
+}
+
+
+def _describe_sections(model, schema: dict) -> None:
+    """Each section's description is its module's docstring (`system:` — per host: disk, …)."""
+    import sys
+    import typing
+
+    properties = schema.get("properties", {})
+    for name, field in model.model_fields.items():
+        annotation = field.annotation
+        while typing.get_args(annotation):
+            args = [a for a in typing.get_args(annotation) if isinstance(a, type) and hasattr(a, "model_fields")]
+            if args:
+                annotation = args[0]
+                break
+            annotation = typing.get_args(annotation)[0]
+        module = sys.modules.get(getattr(annotation, "__module__", ""), None)
+        doc = (module.__doc__ or "").strip().split("\n\n")[0] if module is not None and hasattr(annotation, "model_fields") else ""
+        if name in properties and doc and "description" not in properties[name]:
+            properties[name]["description"] = " ".join(doc.split())
+    for definition in schema.get("$defs", {}).values():
+        for key, text in COMMON.items():
+            prop = definition.get("properties", {}).get(key)
+            if prop is not None and "description" not in prop and "severity" in definition.get("properties", {}):
+                prop["description"] = text
 
 
 def _add_file_keys(schema: dict) -> None:
