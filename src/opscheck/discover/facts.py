@@ -174,9 +174,10 @@ def _units(facts: HostFacts, timeout: float) -> None:
 
 def _certs(facts: HostFacts, timeout: float, cert_roots: tuple[str, ...] = CERT_ROOTS) -> None:
     roots = " ".join(shlex.quote(r) for r in cert_roots)
-    # /etc/ssl/certs is the CA store (hashed links, ca-certificates.crt) and private/ holds keys.
+    # <root>/certs is a CA store (/etc/ssl/certs: hashed links, ca-certificates.crt); private/ holds keys.
+    prune = " ".join(f"-path {shlex.quote(f'{r}/{d}')} -prune -o" for r in cert_roots for d in ("certs", "private"))
     command = (
-        f"find {roots} -path /etc/ssl/certs -prune -o -path /etc/ssl/private -prune -o "
+        f"find {roots} {prune} "
         r"-type f \( -name '*.pem' -o -name '*.crt' \) -print 2>/dev/null | "
         "while read -r f; do n=$(grep -c 'BEGIN CERTIFICATE' \"$f\" 2>/dev/null); echo \"$n $f\"; done"
     )
