@@ -55,7 +55,7 @@ def _expand(data: dict, lines: dict[Loc, int], path: Path, chain: tuple) -> tupl
         at = own.get(("include", i), own.get(("include",), shown))
         target = (path.parent / name).resolve()
         if target in chain or target == path.resolve():
-            raise InventoryError([f"{at}: include: {name} includes itself (through {' -> '.join(p.name for p in (*chain, target))})"])
+            raise InventoryError([f"{at}: include: {name} includes itself (through {' -> '.join(p.name for p in (*chain, path.resolve(), target))})"])
         if len(chain) >= MAX_DEPTH:
             raise InventoryError([f"{at}: include: nested more than {MAX_DEPTH} deep"])
         try:
