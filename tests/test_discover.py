@@ -13,7 +13,6 @@ from pathlib import Path
 
 import hosts_sshd
 import jsonschema
-import pytest
 import yaml
 from http_tls_servers import issue
 

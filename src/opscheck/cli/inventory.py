@@ -81,7 +81,6 @@ def print_schema(args) -> int:
 def list_checks(args) -> int:
     from pathlib import Path
 
-    from opscheck.cli import listing
 
     suite_dir = Path(args.suite_dir).resolve()
     path = Path(args.path).resolve() if args.path else suite_dir / "inventories" / "local.yml"

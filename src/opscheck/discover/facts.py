@@ -168,8 +168,10 @@ def _units(facts: HostFacts, timeout: float) -> None:
     if not running:
         facts.units = []
         return
-    enabled = run(facts.host, "systemctl is-enabled -- " + " ".join(shlex.quote(u) for u in running), timeout).stdout.split()
-    facts.units = [unit.removesuffix(".service") for unit, state in zip(running, enabled) if state == "enabled"]
+    # One unit per line, named: is-enabled prints nothing for some units, so positions cannot be trusted.
+    script = "for u in " + " ".join(shlex.quote(u) for u in running) + '; do echo "$u $(systemctl is-enabled -- "$u" 2>/dev/null)"; done'
+    states = dict(line.split(None, 1) for line in run(facts.host, script, timeout).stdout.splitlines() if " " in line.strip())
+    facts.units = [unit.removesuffix(".service") for unit in running if states.get(unit, "").strip() == "enabled"]
 
 
 def _certs(facts: HostFacts, timeout: float, cert_roots: tuple[str, ...] = CERT_ROOTS) -> None:

@@ -50,10 +50,9 @@ def _one_round(draft: Draft, concurrency: int) -> bool:
             if block is None or not block.active:
                 continue
             raisable = target.kind in PERCENT_KINDS | {"load_per_core"} or (target.kind == "log_pattern" and "pattern" in block.entry)
-            if raisable and result.verdict in (Verdict.WARN, Verdict.CRIT):
-                if _raise_limit(block, target, result.measurement.value):
-                    changed = True
-                    continue
+            if raisable and result.verdict in (Verdict.WARN, Verdict.CRIT) and _raise_limit(block, target, result.measurement.value):
+                changed = True
+                continue
             if target.kind in PERCENT_KINDS | {"load_per_core"}:
                 _drop_aspect(block, target, f"{result.verdict.value} when drafted: {result.summary}")
                 changed = True
