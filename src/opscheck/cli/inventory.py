@@ -83,7 +83,10 @@ def list_checks(args) -> int:
 
 
     suite_dir = Path(args.suite_dir).resolve()
-    path = Path(args.path).resolve() if args.path else suite_dir / "inventories" / "local.yml"
+    import os
+
+    given = args.path or os.environ.get("OPSCHECK_INVENTORY")
+    path = Path(given).resolve() if given else suite_dir / "inventories" / "local.yml"
     return print_listing(suite_dir, path, args.suite, args.severity, args.json)
 
 

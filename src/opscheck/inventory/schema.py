@@ -203,7 +203,6 @@ def _add_file_keys(schema: dict) -> None:
         "type": "object",
         "additionalProperties": {"type": ["string", "number", "boolean"]},
     })
-    properties.setdefault("$schema", {"type": "string"})
     hosts = properties.get("hosts")
     if isinstance(hosts, dict):  # `all` selects every host: never a group name
         hosts["propertyNames"] = {"not": {"const": "all"}}
