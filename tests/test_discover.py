@@ -171,3 +171,23 @@ def _write(path: Path, text: str) -> Path:
     path.write_text(text)
     return path
 
+
+
+def test_discover_an_ansible_group(tmp_path):
+    hosts = write_ini(tmp_path / "hosts.ini", "[ops]\nlocalhost ansible_connection=local\n\n[app]\napp-1 ansible_host=10.0.0.11\n")
+    done = opscheck("discover", "--ansible", str(hosts), "--group", "ops", "--no-trial")
+    assert done.returncode == 0, done.stderr
+    data = active(done.stdout)
+    (spec,) = data["hosts"]["ops"]
+    assert list(data["hosts"]) == ["ops"] and spec.startswith("ansible://localhost")
+    assert data["system"][0]["on"] == "localhost"
+    inv = _write(tmp_path / "inv.yml", done.stdout)
+    assert opscheck("inventory", "check", str(inv)).returncode == 0
+    wrong = opscheck("discover", "--ansible", str(hosts), "--group", "nope")
+    assert wrong.returncode == 3
+    assert wrong.stderr == f"opscheck discover: {hosts}: no group 'nope' (groups: app, ops)\n"
+
+
+def write_ini(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path

@@ -24,4 +24,19 @@ def discover(hosts: dict[str, list[HostRef]], backups: list[str] = (), timeout: 
     drafted = draft.build(gathered, hosts)
     if trial:
         run_trial(drafted)
-    return render.render(drafted, schema or render.SCHEMA_DEFAULT, environment)
+    text = render.render(drafted, schema or render.SCHEMA_DEFAULT, environment)
+    _loads(text)
+    return text
+
+
+def _loads(text: str) -> None:
+    """The promise that the draft passes `opscheck inventory check`, kept before printing it."""
+    import tempfile
+    from pathlib import Path
+
+    from opscheck.inventory import load_inventory
+
+    with tempfile.TemporaryDirectory(prefix="opscheck-discover-") as folder:
+        path = Path(folder) / "draft.yml"
+        path.write_text(text, encoding="utf-8")
+        load_inventory(path)  # InventoryError names the line of the draft

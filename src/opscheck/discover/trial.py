@@ -14,8 +14,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from pydantic import ValidationError
+
 from opscheck import registry
 from opscheck.discover.draft import Block, Draft
+from opscheck.errors import InventoryError
 
 PERCENT_KINDS = {"disk", "inodes", "memory", "swap"}
 MAX_ROUNDS = 3
@@ -34,7 +37,10 @@ def _one_round(draft: Draft, concurrency: int) -> bool:
     from opscheck.measuring import forget, measure, prefetch
     from opscheck.verdict import Verdict
 
-    inventory = Inventory.model_validate(draft.data())
+    try:
+        inventory = Inventory.model_validate(draft.data())
+    except ValidationError as exc:  # a draft the models refuse is a bug here: say where, no traceback
+        raise InventoryError([f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_url=False)]) from None
     owners = _owners(draft, inventory)
     targets = []
     for name in sorted(registry.names()):
