@@ -216,3 +216,12 @@ def test_offline_check_follows_includes(tmp_path):
     staging = _environments(tmp_path)
     assert check_offline(staging) == []
     assert opscheck("inventory", "check", "--offline", str(staging)).returncode == 0
+
+
+def test_offline_cross_checks_on_even_when_notify_secrets_are_absent(tmp_path):
+    text = EXAMPLE.read_text()
+    bad = write(tmp_path, "prod.yml", text.replace("on: all", "on: everywhere", 1))
+    assert "on: everywhere" in bad.read_text()
+    (problem,) = check_offline(bad)
+    assert "].on: unknown group or host 'everywhere'" in problem
+    assert problem.startswith(f"{bad}:")

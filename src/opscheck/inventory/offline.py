@@ -56,12 +56,9 @@ def check_offline(path: str | Path) -> list[str]:
         kept = [e for e in exc.errors(include_url=False) if not _under(_clean(e["loc"]), absent)]
         if kept:
             return loader.format_errors(ValidationError.from_exception_data(exc.title, kept), shown, lines)
-        # Only secrets failed: check the rest of the file without the entries that hold them.
-        entries = {loc[:2] for loc in absent if len(loc) >= 2 and isinstance(loc[1], int)}
-        trimmed = {
-            key: [v for i, v in enumerate(value) if (key, i) not in entries] if isinstance(value, list) else value
-            for key, value in data.items()
-        }
+        # Only secrets failed: check the rest of the file without the list entries that hold them
+        # (postgres[0], notify.webhooks[1]), so that `on:` groups are still cross-checked.
+        trimmed = _without(data, absent)
         try:
             inventory = Inventory.model_validate(trimmed, context=context)
         except ValidationError:
@@ -102,3 +99,24 @@ def _clean(loc) -> Loc:
 def _under(loc: Loc, absent: set) -> bool:
     """An error at a secret's key path, or on the entry holding it (its after-validators)."""
     return any(loc[: len(a)] == a for a in absent)
+
+
+def _without(data: Any, absent: set) -> Any:
+    """A copy of `data` without the innermost list entry (or top-level key) around each absent secret."""
+    import copy
+
+    out = copy.deepcopy(data)
+    cuts = set()
+    for loc in absent:
+        ints = [i for i, part in enumerate(loc) if isinstance(part, int)]
+        cuts.add(loc[: ints[-1] + 1] if ints else loc[:1])
+    # Deepest first, and higher indices first, so earlier cuts do not shift later ones.
+    for loc in sorted(cuts, key=lambda c: (-len(c), [-p if isinstance(p, int) else 0 for p in c]), reverse=False):
+        parent = out
+        try:
+            for part in loc[:-1]:
+                parent = parent[part]
+            del parent[loc[-1]]
+        except (KeyError, IndexError, TypeError):
+            continue
+    return out
