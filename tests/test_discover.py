@@ -191,3 +191,36 @@ def test_discover_an_ansible_group(tmp_path):
 def write_ini(path: Path, text: str) -> Path:
     path.write_text(text)
     return path
+
+
+def test_listeners_become_listening_only_and_comments():
+    """Pure drafting logic: which listeners are required, allowed, or only mentioned."""
+    L = gathering.Listener
+    facts = gathering.HostFacts(
+        LOCAL,
+        listeners=[
+            L("0.0.0.0", 22, "sshd", 1, 86400.0),          # steady, exposed
+            L("127.0.0.1", 5432, "postgres", 2, 7200.0),   # steady, loopback
+            L("127.0.0.1", 8080, "python3", 3, 30.0),      # started seconds ago
+            L("0.0.0.0", 2024, "", 0, None),               # not ours to name
+            L("127.0.0.1", 45000, "pytest", 4, 5000.0),    # ephemeral range
+        ],
+        units=None,
+        containers=[{"Names": "web"}],
+        compose=[{"Name": "shop", "Status": "running(1)", "ConfigFiles": "/srv/shop/compose.yml"}],
+    )
+    drafted = drafting.build([facts], {"local": [LOCAL]})
+    (services,) = [b for b in drafted.blocks if b.section == "services"]
+    assert services.entry == {"name": "local services", "on": "local", "listening": [22, 5432], "only": [22, 2024], "ignore_loopback": True}
+    text = "\n".join(services.comments)
+    assert "no systemd here" in text
+    assert "left out, started less than 10 minutes ago (add them if they must always run): 8080 python3" in text
+    assert "process not visible to this user (run as root to name them): 2024" in text
+    assert "left out, in the ephemeral range 32768-60999 (short-lived): 45000" in text
+    (postgres,) = [b for b in drafted.blocks if b.section == "postgres"]
+    assert (postgres.active, postgres.entry) == (False, {"name": "local postgres", "dsn": "env:PG_DSN"})
+    (docker,) = [n for n in drafted.notes if "Docker" in n]
+    assert "containers: web; compose projects: shop (running(1), /srv/shop/compose.yml)" in docker
+    rendered = render(drafted)
+    assert "# - {name: local postgres, dsn: 'env:PG_DSN'}" in rendered
+    assert "# note: local: a Docker engine answers" in rendered
