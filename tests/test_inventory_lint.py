@@ -225,3 +225,12 @@ def test_offline_cross_checks_on_even_when_notify_secrets_are_absent(tmp_path):
     (problem,) = check_offline(bad)
     assert "].on: unknown group or host 'everywhere'" in problem
     assert problem.startswith(f"{bad}:")
+
+
+def test_sha256_covers_included_files(tmp_path):
+    staging = _environments(tmp_path)
+    before = load_inventory(staging).sha256
+    common = tmp_path / "common.yml"
+    common.write_text(common.read_text().replace("crit: 95%", "crit: 96%"))
+    after = load_inventory(staging).sha256
+    assert before != after and len(after) == 64

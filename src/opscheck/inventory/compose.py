@@ -26,9 +26,18 @@ def needs_compose(data: Any) -> bool:
     return isinstance(data, dict) and ("include" in data or "vars" in data)
 
 
-def compose(data: dict, lines: dict[Loc, int], path: Path) -> tuple[dict, dict[Loc, str]]:
+class Located(dict):
+    """key path -> `file:line`, and the bytes of every included file (for the inventory's sha256)."""
+
+    included: list[bytes]
+
+
+def compose(data: dict, lines: dict[Loc, int], path: Path) -> tuple[dict, Located]:
     """The merged, substituted data; `lines` maps each key path to its `file:line`."""
-    merged, where = _expand(data, lines, path, chain=())
+    included: list[bytes] = []
+    merged, where = _expand(data, lines, path, chain=(), included=included)
+    where = Located(where)
+    where.included = included
     variables = merged.pop("vars", {}) or {}
     merged.pop("include", None)
     problems: list[str] = []
@@ -38,7 +47,7 @@ def compose(data: dict, lines: dict[Loc, int], path: Path) -> tuple[dict, dict[L
     return merged, where
 
 
-def _expand(data: dict, lines: dict[Loc, int], path: Path, chain: tuple) -> tuple[dict, dict[Loc, str]]:
+def _expand(data: dict, lines: dict[Loc, int], path: Path, chain: tuple, included: list) -> tuple[dict, dict[Loc, str]]:
     from opscheck.inventory.loader import parse_yaml
 
     shown = str(path)
@@ -59,18 +68,20 @@ def _expand(data: dict, lines: dict[Loc, int], path: Path, chain: tuple) -> tupl
         if len(chain) >= MAX_DEPTH:
             raise InventoryError([f"{at}: include: nested more than {MAX_DEPTH} deep"])
         try:
-            text = target.read_text(encoding="utf-8")
+            raw = target.read_bytes()
+            text = raw.decode("utf-8")
         except FileNotFoundError:
             raise InventoryError([f"{at}: include: {name}: file not found ({target})"]) from None
         except (OSError, UnicodeDecodeError) as exc:
             raise InventoryError([f"{at}: include: {name}: cannot read ({type(exc).__name__})"]) from None
+        included.append(raw)
         shown_inc = str(path.parent / name)
         sub, sub_lines = parse_yaml(text, shown_inc)
         if sub is None:
             continue
         if not isinstance(sub, dict):
             raise InventoryError([f"{shown_inc}:1: expected a mapping at the top level, found {describe_input(sub)}"])
-        sub_data, sub_where = _expand(sub, sub_lines, target, (*chain, path.resolve()))
+        sub_data, sub_where = _expand(sub, sub_lines, target, (*chain, path.resolve()), included)
         merged, where = _merge(merged, where, sub_data, sub_where)
     body = {k: v for k, v in data.items() if k != "include"}
     return _merge(merged, where, body, own)

@@ -75,7 +75,7 @@ def load_inventory(path: str | Path) -> Inventory:
     if problems:
         raise InventoryError(problems)
     inventory._path = shown
-    inventory._sha256 = hashlib.sha256(raw).hexdigest()
+    inventory._sha256 = hashlib.sha256(raw + b"".join(getattr(lines, "included", ()))).hexdigest()  # includes count
     return inventory
 
 
