@@ -15,6 +15,7 @@ USAGE_ERROR = 3
 # subcommand -> module; each module has add_parser(subparsers) and main(args) -> int.
 SUBCOMMANDS = {
     "inventory": "opscheck.cli.inventory",
+    "discover": "opscheck.cli.discover",
     "run": "opscheck.cli.run",
     "verify": "opscheck.cli.verify",
     "report": "opscheck.cli.report",

@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from opscheck.errors import InventoryError
+from opscheck.inventory.compose import compose, needs_compose
 from opscheck.inventory.hosts import unknown_selectors
 from opscheck.inventory.model import Inventory
 from opscheck.units import describe_input
@@ -60,6 +61,8 @@ def load_inventory(path: str | Path) -> Inventory:
     except UnicodeDecodeError as exc:
         raise InventoryError([f"{shown}: not UTF-8 text (byte {exc.start})"]) from None
     data, lines = parse_yaml(text, shown)
+    if needs_compose(data):  # include: and vars: (inventory/compose.py); lines become file:line
+        data, lines = compose(data, lines, path)
     if data is None:
         raise InventoryError([f"{shown}: empty inventory (expected a mapping with environment, hosts and check sections)"])
     if not isinstance(data, dict):
@@ -72,7 +75,7 @@ def load_inventory(path: str | Path) -> Inventory:
     if problems:
         raise InventoryError(problems)
     inventory._path = shown
-    inventory._sha256 = hashlib.sha256(raw).hexdigest()
+    inventory._sha256 = hashlib.sha256(raw + b"".join(getattr(lines, "included", ()))).hexdigest()  # includes count
     return inventory
 
 
@@ -225,5 +228,6 @@ def _dotted(loc: Loc) -> str:
 def _line(shown: str, lines: dict[Loc, int], loc: Loc) -> str:
     for cut in range(len(loc), -1, -1):
         if loc[:cut] in lines:
-            return f"{shown}:{lines[loc[:cut]]}: "
+            at = lines[loc[:cut]]
+            return f"{at}: " if isinstance(at, str) else f"{shown}:{at}: "  # str: file:line of an include
     return f"{shown}: "
