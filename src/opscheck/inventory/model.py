@@ -23,14 +23,14 @@ from opscheck.inventory.sections.redis import RedisItem
 from opscheck.inventory.sections.services import ServicesItem, TcpItem
 from opscheck.inventory.sections.system import SystemItem
 from opscheck.inventory.sections.tls import TlsItem
-from opscheck.inventory.types import Duration, Strict, as_list
+from opscheck.inventory.types import Strict, Timeout, as_list
 from opscheck.measurement import HostRef
 
 
 class Defaults(Strict):
     """Values every entry inherits unless it sets its own."""
 
-    timeout: Duration = 10.0
+    timeout: Timeout = 10.0
 
 
 def _section(item_type):

@@ -14,22 +14,33 @@ from pydantic import (
     PlainSerializer,
     ValidationInfo,
     WrapValidator,
+    field_validator,
     model_validator,
 )
 
-from opscheck.redact import MASK, register_secret
+from opscheck.redact import MASK, MIN_SECRET, credential_parts, register_credential
 from opscheck.threshold import Direction, Threshold, order_problem
-from opscheck.units import describe_input, parse_duration, parse_percent, parse_size
+from opscheck.units import describe_input, parse_duration, parse_percent, parse_size, parse_timeout
 from opscheck.verdict import SCHEDULES, SEVERITIES
 
 
 class Strict(BaseModel):
     """Every inventory model: unknown keys are errors (typos must not silently disable a check)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _not_negative(cls, value: Any) -> Any:
+        """No inventory number is negative (counts, limits, ports, sizes): `warn: -1` is a typo, not a limit."""
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
+            raise ValueError(f"expected a number of 0 or more, found {value!r}")
+        return value
 
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]
+# A probe's time limit: 0s would fail every check before it starts.
+Timeout = Annotated[float, BeforeValidator(parse_timeout)]
 Percent = Annotated[float, BeforeValidator(parse_percent)]
 Size = Annotated[int, BeforeValidator(parse_size)]
 
@@ -79,13 +90,14 @@ def str_or_list(value: Any) -> Any:
 class Secret:
     """A value that must never be shown; `reveal()` is the only way to read it."""
 
-    __slots__ = ("_value", "source")
+    __slots__ = ("_value", "source", "sensitive")
 
     def __init__(self, value: str, source: str, sensitive: bool = True):
         self._value = value
         self.source = source
+        self.sensitive = sensitive
         if sensitive:
-            register_secret(value)
+            register_credential(value)
 
     def reveal(self) -> str:
         return self._value
@@ -103,6 +115,23 @@ class Secret:
         return hash(self._value)
 
 
+def too_short(value: str) -> str | None:
+    """Why `value` cannot be a secret, if it cannot: masking it would mask ordinary words."""
+    if len(value) < MIN_SECRET:
+        return f"is {len(value)} characters, shorter than {MIN_SECRET}: masking it would mask ordinary words in every report"
+    for what, part in credential_parts(value):
+        if len(part) < MIN_SECRET:
+            return f"holds {what} of {len(part)} characters, shorter than {MIN_SECRET}: masking it would mask ordinary words in every report"
+    return None
+
+
+def _checked(value: str, source: str) -> Secret:
+    problem = too_short(value)
+    if problem:
+        raise ValueError(f"the secret from {source} {problem}")
+    return Secret(value, source)
+
+
 def resolve_secret(value: Any, info: ValidationInfo | None = None, *, literal_ok: bool = False) -> Secret:
     """`env:NAME` and `file:/path` read from outside the inventory; a literal only if allowed."""
     if isinstance(value, Secret):
@@ -113,20 +142,23 @@ def resolve_secret(value: Any, info: ValidationInfo | None = None, *, literal_ok
         name = value[4:]
         if name not in os.environ:
             raise ValueError(f"environment variable {name} is not set")
-        return Secret(os.environ[name], f"env:{name}")
+        return _checked(os.environ[name], f"env:{name}")
     if value.startswith("file:"):
         path = Path(value[5:]).expanduser()
         base = (info.context or {}).get("base_dir") if info is not None and info.context else None
         if not path.is_absolute() and base:
             path = Path(base) / path
+        if path.exists() and not path.is_file():
+            raise ValueError(f"secret file {path} is not a regular file")
         try:
-            return Secret(path.read_text().rstrip("\r\n"), f"file:{path}")
+            text = path.read_text().rstrip("\r\n")
         except FileNotFoundError:
             raise ValueError(f"secret file {path} does not exist") from None
         except PermissionError:
             raise ValueError(f"secret file {path} is not readable (permission denied)") from None
         except (IsADirectoryError, UnicodeDecodeError) as exc:
             raise ValueError(f"secret file {path} cannot be read as text ({type(exc).__name__})") from None
+        return _checked(text, f"file:{path}")
     if literal_ok:
         return Secret(value, "inline", sensitive=False)
     raise ValueError("secrets do not belong in the inventory: use env:NAME or file:/path")

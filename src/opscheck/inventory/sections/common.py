@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import BeforeValidator, Field
 
-from opscheck.inventory.types import Duration, ScheduleName, SeverityName, Strict, str_or_list
+from opscheck.inventory.types import ScheduleName, SeverityName, Strict, Timeout, str_or_list
 
 
 class Item(Strict):
@@ -17,4 +17,4 @@ class Item(Strict):
     severity: SeverityName | None = None
     schedule: Annotated[list[ScheduleName], BeforeValidator(str_or_list)] = Field(default_factory=list)
     runbook: str | None = None
-    timeout: Duration | None = None
+    timeout: Timeout | None = None

@@ -30,7 +30,7 @@ class Email(Strict):
 
     name: str | None = None
     host: str
-    port: int = 587
+    port: int = Field(default=587, ge=1, le=65535)
     security: Literal["starttls", "ssl", "none"] = "starttls"
     username: MaybeSecret | None = None
     password: SecretValue | None = None
