@@ -142,7 +142,7 @@ def test_help_text_is_not_masked():
 
 # --- linear time ---------------------------------------------------------------------------------
 
-def _seconds(text: str, rounds: int = 3) -> float:
+def _seconds(text: str, rounds: int = 5) -> float:
     best = float("inf")
     for _ in range(rounds):
         start = time.perf_counter()
@@ -155,20 +155,23 @@ UNITS = ["tokenx-", "token", "password=", "a://b:", "x://", 'cookie:"a,', "cooki
          "Authorization: ", "...", "-", "=", ":", "@", "/", " ", '"', "'", "a", "\n", "https://u:p", "passw"]
 
 
+@pytest.mark.timeout(300)  # the old cubic redactor would run for hours: fail instead
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.sampled_from(UNITS), min_size=1, max_size=6))
 def test_redaction_time_grows_linearly(units):
-    """A repeated adversarial unit: 64 times the text may take at most ~64 times as long (x4 slack).
+    """A repeated adversarial unit: 64 times the text may take at most 1024 times as long.
 
-    A quadratic redactor takes 4096 times as long; the old one, cubic, 53 s at 5.6 KB.
+    The slack (x16 over linear) absorbs a shared machine's noise; a quadratic redactor takes
+    4096 times as long, the old one (cubic) 262,144 times: 53 s at 5.6 KB.
     """
     unit = "".join(units)
     small = (unit * (1024 // len(unit) + 1))[:1024]
     large = (unit * (65536 // len(unit) + 1))[:65536]
     t_small, t_large = _seconds(small), _seconds(large)
-    assert t_large <= 64 * 4 * max(t_small, 2e-5), (unit, t_small, t_large)
+    assert t_large <= 64 * 16 * max(t_small, 5e-5), (unit, t_small, t_large)
 
 
+@pytest.mark.timeout(120)
 def test_old_worst_case_is_fast():
     assert _seconds("tokenx-" * 800, rounds=1) < 1.0  # 53 s before
 
