@@ -206,8 +206,9 @@ class _Walk:
         line = node.start_mark.line + 1
         self.count += 1
         if self.count > MAX_NODES:
+            top = loc[:1]
             self.fatal.append(
-                f"{self.shown}:{line}: {_dotted(loc) or 'document'}: more than {MAX_NODES} values once YAML aliases are "
+                f"{self.shown}:{self.lines.get(top, line)}: {_dotted(top) or 'document'}: more than {MAX_NODES} values once YAML aliases are "
                 "expanded (an alias bomb?): write the values out or use fewer aliases"
             )
             self.stop = True
@@ -217,7 +218,7 @@ class _Walk:
             self.stop = True
             return
         if len(path) > MAX_DEPTH:
-            self.fatal.append(f"{self.shown}:{line}: {_dotted(loc) or 'document'}: nested more than {MAX_DEPTH} levels deep")
+            self.fatal.append(f"{self.shown}:{line}: {_dotted(loc[:2]) or 'document'}: nested more than {MAX_DEPTH} levels deep")
             self.stop = True
             return
         if node.tag not in ALLOWED_TAGS:
@@ -273,6 +274,10 @@ def _message(error: dict, loc: Loc) -> str:
             hint = f"; did you mean {close[0]!r}?"
         listing = f" (expected one of: {', '.join(allowed)})" if allowed else ""
         return f"{where}: unknown key{listing}{hint}"
+    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+        bound = next(iter(error.get("ctx", {}).values()), "")
+        words = {"greater_than_equal": "of {} or more", "greater_than": "above {}", "less_than_equal": "of at most {}", "less_than": "below {}"}
+        return f"{where}: expected a number {words[kind].format(bound)}, found {describe_input(found)}"
     if kind in ("value_error", "assertion_error"):
         message = error["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
         return f"{where}: {message}" if where else message
@@ -305,7 +310,7 @@ def _allowed_keys(loc: Loc) -> list[str]:
     for part in loc:
         annotation = _unwrap(annotation)
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            field = annotation.model_fields.get(part) if isinstance(part, str) else None
+            field = _field(annotation, part) if isinstance(part, str) else None
             if field is None:
                 return []
             annotation = field.annotation
@@ -314,8 +319,16 @@ def _allowed_keys(loc: Loc) -> list[str]:
             annotation = args[-1] if args else None
     annotation = _unwrap(annotation)
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return list(annotation.model_fields)
+        # The keys a file uses: `from`, not the attribute `sender` it is stored in.
+        return [field.alias or name for name, field in annotation.model_fields.items()]
     return []
+
+
+def _field(model: type[BaseModel], key: str):
+    for name, field in model.model_fields.items():
+        if key in (name, field.alias):
+            return field
+    return None
 
 
 def _unwrap(annotation: Any) -> Any:
@@ -386,23 +399,21 @@ def duplicate_ids(inventory: Inventory) -> list[tuple[Loc, str]]:
     from opscheck import registry
 
     where = {id(item): (section, index) for section, index, item in inventory.items()}
-    problems = []
+    clashes: dict[tuple, list[str]] = {}  # (entry, earlier entry) -> check ids they share
     for kind in registry.names():
         seen: dict[str, tuple] = {}
         for target in registry.get(kind).targets(inventory):
-            entry = target.params.get("entry", target.spec)
-            loc = where.get(id(entry))
-            key = (target.id, target.host.name if target.host else "")
-            if key in seen and loc is not None and seen[key] != loc:
-                first = seen[key]
-                problems.append((
-                    loc + ("name",),
-                    f"{_dotted(loc)}: gives the check id {target.check}[{target.id}] that "
-                    f"{_dotted(first)} already gives: set a distinct name:",
-                ))
-            elif loc is not None:
-                seen.setdefault(key, loc)
-    return list(dict.fromkeys(problems))
+            loc = where.get(id(target.params.get("entry", target.spec)))
+            if loc is None:
+                continue
+            first = seen.setdefault(target.id, loc)
+            if first != loc:
+                clashes.setdefault((loc, first), []).append(f"{target.check}[{target.id}]")
+    problems = []
+    for (loc, first), ids in clashes.items():
+        more = f" and {len(ids) - 1} more" if len(ids) > 1 else ""
+        problems.append((loc, f"{_dotted(loc)}: gives the same check id as {_dotted(first)} ({ids[0]}{more}): set a distinct name:"))
+    return problems
 
 
 def secrets_named_like_names(inventory: Inventory) -> list[tuple[Loc, str]]:

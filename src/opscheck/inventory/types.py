@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import typing
 from pathlib import Path
 from typing import Annotated, Any, ClassVar
 
@@ -12,6 +13,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     PlainSerializer,
+    PlainValidator,
     ValidationInfo,
     WrapValidator,
     field_validator,
@@ -29,6 +31,21 @@ class Strict(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True, allow_inf_nan=False)
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _plain_types(cls, value: Any, info: ValidationInfo) -> Any:
+        """YAML 1.2 typing kept by the model: pydantic would take 'yes' and 'on' as true, True as 1
+        and the string '1_000' as 1000; a field with its own parser (durations, sizes) decides itself."""
+        field = cls.model_fields.get(info.field_name)
+        if field is None or value is None or _parses_itself(cls, info.field_name):
+            return value
+        kind = _plain_kind(field.annotation)
+        if kind is bool and not isinstance(value, bool):
+            raise ValueError(f"expected true or false, found {describe_input(value)}")
+        if kind in (int, float) and (isinstance(value, (bool, str))):
+            raise ValueError(f"expected {'a whole number' if kind is int else 'a number'}, found {describe_input(value)}")
+        return value
+
     @field_validator("*", mode="after")
     @classmethod
     def _not_negative(cls, value: Any) -> Any:
@@ -36,6 +53,26 @@ class Strict(BaseModel):
         if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
             raise ValueError(f"expected a number of 0 or more, found {value!r}")
         return value
+
+
+def _parses_itself(model: type[BaseModel], name: str) -> bool:
+    """Whether field `name` has a parser of its own (`Duration`, a `mode="before"` validator)."""
+    field = model.model_fields[name]
+    if any(isinstance(m, (BeforeValidator, WrapValidator, PlainValidator)) for m in field.metadata):
+        return True
+    for decorator in model.__pydantic_decorators__.field_validators.values():
+        fields = decorator.info.fields
+        if decorator.info.mode in ("before", "wrap", "plain") and name in fields and "*" not in fields:
+            return True
+    return False
+
+
+def _plain_kind(annotation: Any) -> Any:
+    """bool, int or float for `bool`, `int | None`, `float | None`; None for anything else."""
+    options = [a for a in typing.get_args(annotation) if a is not type(None)] if typing.get_args(annotation) else [annotation]
+    if len(options) == 2 and set(options) == {int, float}:
+        return float
+    return options[0] if len(options) == 1 and options[0] in (bool, int, float) else None
 
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]

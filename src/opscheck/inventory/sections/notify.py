@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import BeforeValidator, Field, model_validator
 
 from opscheck.inventory.types import (
-    Duration,
+    Timeout,
     MaybeSecret,
     SecretValue,
     Strict,
@@ -53,5 +53,5 @@ class NotifySection(Strict):
     email: Annotated[list[Email], BeforeValidator(as_list)] = Field(default_factory=list)
     remind_every: int = Field(default=0, ge=0)  # runs; 0: no reminders
     report_url: str | None = None  # base URL the run folders are served under (opscheck serve)
-    timeout: Duration = 5.0  # per attempt
+    timeout: Timeout = 5.0  # per attempt
     attempts: int = Field(default=3, ge=1, le=10)
