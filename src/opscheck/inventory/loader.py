@@ -224,7 +224,7 @@ class _Walk:
         if node.tag not in ALLOWED_TAGS:
             self.fatal.append(
                 f"{self.shown}:{line}: {_dotted(loc) or 'document'}: unsupported YAML tag {node.tag.replace(_TAG, '!!')!r} "
-                "(an inventory holds plain values; secrets come from env:NAME or file:/path)"
+                "(opscheck files hold plain values; secrets come from env:NAME or file:/path)"
             )
             return
         self.lines.setdefault(loc, line)
@@ -411,6 +411,7 @@ def duplicate_ids(inventory: Inventory) -> list[tuple[Loc, str]]:
                 clashes.setdefault((loc, first), []).append(f"{target.check}[{target.id}]")
     problems = []
     for (loc, first), ids in clashes.items():
+        ids = sorted(ids)
         more = f" and {len(ids) - 1} more" if len(ids) > 1 else ""
         problems.append((loc, f"{_dotted(loc)}: gives the same check id as {_dotted(first)} ({ids[0]}{more}): set a distinct name:"))
     return problems

@@ -123,6 +123,10 @@ def load(path: Path, today: date | None = None) -> WaiverSet:
             message = "required" if error["type"] == "missing" else error["msg"].removeprefix("Value error, ")
             if error["type"].startswith(("date_", "datetime_")):
                 message = f"expected a date like 2026-12-31, found {error.get('input')!r}"
+            if error["type"] == "list_type":
+                message = f"expected a list of waivers, found {error.get('input')!r}"
+            if error["type"] in ("model_type", "dict_type", "model_attributes_type"):
+                message = f"expected a mapping with id, justification, approver and expires, found {error.get('input')!r}"
             if error["type"] == "extra_forbidden":
                 message = "unknown key (expected one of: id, justification, approver, expires)"
             problems.append(f"{shown}:{line}: {where}: {message}" if line else f"{shown}: {where}: {message}")
