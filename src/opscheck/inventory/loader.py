@@ -398,7 +398,10 @@ def duplicate_ids(inventory: Inventory) -> list[tuple[Loc, str]]:
     """Two entries that give one check the same id would run as `x0` and `x1`: say so instead."""
     from opscheck import registry
 
-    where = {id(item): (section, index) for section, index, item in inventory.items()}
+    entries = inventory.items()
+    if len({section for section, _, _ in entries}) == len(entries):
+        return []  # at most one entry per section: nothing can clash (and no probe module is imported)
+    where = {id(item): (section, index) for section, index, item in entries}
     clashes: dict[tuple, list[str]] = {}  # (entry, earlier entry) -> check ids they share
     for kind in registry.names():
         seen: dict[str, tuple] = {}
