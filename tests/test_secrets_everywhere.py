@@ -235,3 +235,16 @@ def test_testinfra_command_lines_are_not_logged(caplog):
     logging.getLogger("testinfra").debug("RUN CommandResult(command=b'sshpass -p Hunter-22-pw ssh web-1 true')")
     logging.getLogger("testinfra").warning("connection to web-1 lost")
     assert [r.getMessage() for r in caplog.records] == ["connection to web-1 lost"]
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("https://wiki.example/disk?token=WikiPl4nted1", "https://wiki.example/disk?token=***"),
+        ("password=a=b token=c", "password=*** token=***"),
+        ('{"x": 1, "client_secret": "s-1"}', '{"x": 1, "client_secret": "***"}'),
+        ("token: env:NAME and secret: file:/run/x", "token: env:NAME and secret: file:/run/x"),
+    ],
+)
+def test_key_value_pairs_anywhere(text, masked):
+    assert redact(text) == masked

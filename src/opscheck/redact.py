@@ -33,15 +33,25 @@ _PATTERNS = [
 ]
 # password=..., token: ..., secret=..., api_key=... (query strings, DSN keywords, JSON): any word
 # followed by = or :, masked when the word names a secret (a function, not a regex, decides that).
-_KEY_VALUE = re.compile(r"(?<![\w/.-])(?P<key>[\w-]++)(?P<sep>[\"']?\s*+[:=]\s*+[\"']?)(?P<value>[^\s&;,\"'}]++)")
+# Keys are found without their values, so that `https://host/x?token=T` still finds `token`.
+_KEY = re.compile(r"(?<![\w/.-])(?P<key>[\w-]++)[\"']?\s*+[:=]\s*+[\"']?")
+_VALUE = re.compile(r"[^\s&;,\"'}]++")
 # Values that are the product's own hints, not secrets: `password: env:NAME`, `file:/path`, already masked.
 _NOT_A_VALUE = ("***", "env:", "file:")
 
 
-def _mask_key_value(match: re.Match) -> str:
-    if not _KEYWORD.search(match["key"]) or match["value"].startswith(_NOT_A_VALUE):
-        return match[0]
-    return match["key"] + match["sep"] + MASK
+def _mask_pairs(text: str) -> str:
+    out: list[str] = []
+    done = 0
+    for key in _KEY.finditer(text):
+        if key.start() < done or not _KEYWORD.search(key["key"]):
+            continue
+        value = _VALUE.match(text, key.end())
+        if value is None or value[0].startswith(_NOT_A_VALUE):
+            continue
+        out += [text[done:key.end()], MASK]
+        done = value.end()
+    return "".join(out) + text[done:] if out else text
 
 
 # One search that every pattern above needs to match: most strings fail it and skip the substitutions.
@@ -129,7 +139,7 @@ def _redact_text(text: str) -> str:
     if _MIGHT_HOLD_SECRET.search(text):
         for pattern, replacement in _PATTERNS:
             text = pattern.sub(replacement, text)
-        text = _KEY_VALUE.sub(_mask_key_value, text)
+        text = _mask_pairs(text)
     return text
 
 
