@@ -20,21 +20,45 @@ PERCENT_HINT = "a percentage like 85%"
 SIZE_HINT = "a size like 512KB, 10MB, 2GiB"
 
 
+# 100 years: past it, `now - max_age` leaves datetime's range and a timeout overflows time_t/_PyTime_t.
+MAX_DURATION = 36500 * 86400.0
+MAX_TIMEOUT = 86400.0
+
+
 def parse_duration(text: object) -> float:
     """Seconds in `text`; bare numbers are refused because `max_age: 4` could be hours or days."""
     if isinstance(text, str):
         match = _DURATION.match(text)
         if match:
-            return float(match.group(1)) * _DURATION_UNITS[match.group(2)]
+            seconds = float(match.group(1)) * _DURATION_UNITS[match.group(2)]
+            if not seconds <= MAX_DURATION:
+                raise ValueError(f"expected {DURATION_HINT} of at most 36500d, found {describe_input(text)}")
+            return seconds
     raise ValueError(f"expected {DURATION_HINT}, found {describe_input(text)}")
 
 
+def parse_timeout(text: object) -> float:
+    """A time limit: more than zero (0s would fail everything) and at most a day."""
+    seconds = parse_duration(text)
+    if not 0 < seconds <= MAX_TIMEOUT:
+        raise ValueError(f"expected a timeout above 0s and at most 1d, found {describe_input(text)}")
+    return seconds
+
+
 def parse_seconds(text: str) -> float:
-    """A command-line duration: `90s`, `10m`, or bare seconds as CLIs conventionally take them."""
+    """A command-line duration: `90s`, `10m`, or bare seconds as CLIs conventionally take them.
+
+    `nan` and `inf` are refused: float() takes them, and a NaN deadline never arrives.
+    """
     try:
-        return float(text)
+        seconds = float(text)
     except ValueError:
         return parse_duration(text)
+    if not math.isfinite(seconds):
+        raise ValueError(f"expected {DURATION_HINT} or a number of seconds, found {text!r}")
+    if not seconds <= MAX_DURATION:
+        raise ValueError(f"expected {DURATION_HINT} of at most 36500d, found {text!r}")
+    return seconds
 
 
 def parse_percent(text: object) -> float:

@@ -48,7 +48,7 @@ def compose(data: dict, lines: dict[Loc, int], path: Path) -> tuple[dict, Locate
 
 
 def _expand(data: dict, lines: dict[Loc, int], path: Path, chain: tuple, included: list) -> tuple[dict, dict[Loc, str]]:
-    from opscheck.inventory.loader import parse_yaml
+    from opscheck.inventory.loader import decode, parse_yaml, read_file
 
     shown = str(path)
     own = {loc: f"{shown}:{line}" for loc, line in lines.items()}
@@ -67,15 +67,13 @@ def _expand(data: dict, lines: dict[Loc, int], path: Path, chain: tuple, include
             raise InventoryError([f"{at}: include: {name} includes itself (through {' -> '.join(p.name for p in (*chain, path.resolve(), target))})"])
         if len(chain) >= MAX_DEPTH:
             raise InventoryError([f"{at}: include: nested more than {MAX_DEPTH} deep"])
-        try:
-            raw = target.read_bytes()
-            text = raw.decode("utf-8")
-        except FileNotFoundError:
-            raise InventoryError([f"{at}: include: {name}: file not found ({target})"]) from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InventoryError([f"{at}: include: {name}: cannot read ({type(exc).__name__})"]) from None
-        included.append(raw)
+        if not target.exists():
+            raise InventoryError([f"{at}: include: {name}: file not found ({target})"])
         shown_inc = str(path.parent / name)
+        # The loader's own reading: a FIFO, device or oversized file is refused, not read.
+        raw = read_file(target, "included inventory")
+        text = decode(raw, shown_inc)
+        included.append(raw)
         sub, sub_lines = parse_yaml(text, shown_inc)
         if sub is None:
             continue

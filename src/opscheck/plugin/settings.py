@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from opscheck.units import MAX_TIMEOUT
 
 from opscheck.verdict import SEVERITIES
 
@@ -128,6 +131,7 @@ def resolve(config: pytest.Config) -> Settings:
         default=(DEFAULT_REPORTS_DIR, rootdir),
     )
     _check_rootdir(config)
+    _check_durations(config)
     concurrency = _concurrency(config)
     return Settings(
         inventory=inventory,
@@ -165,6 +169,18 @@ def _waivers_path(config: pytest.Config, rootdir: Path) -> Path | None:
     return path if given else None
 
 
+def _check_durations(config: pytest.Config) -> None:
+    """--deadline and pytest-timeout's --timeout, refused before the run folder exists: float()
+    takes `nan` and `inf`, and a NaN deadline never arrives."""
+    from opscheck.plugin.deadline import parse_deadline
+
+    if config.getoption("deadline", None):
+        parse_deadline(config.getoption("deadline"))
+    timeout = getattr(config.option, "timeout", None)
+    if timeout is not None and not (math.isfinite(timeout) and 0 <= timeout <= MAX_TIMEOUT):
+        raise pytest.UsageError(f"--timeout: expected a number of seconds up to {MAX_TIMEOUT:g} (0: none), found {timeout!r}")
+
+
 def _positive(value, source: str, kind):
     if value is None:
         return None
@@ -172,7 +188,7 @@ def _positive(value, source: str, kind):
         number = kind(value)
     except ValueError:
         raise pytest.UsageError(f"{source}: expected a positive number, found {value!r}") from None
-    if number <= 0:
+    if not (number > 0 and math.isfinite(number)):
         raise pytest.UsageError(f"{source}: expected a positive number, found {value!r}")
     return number
 

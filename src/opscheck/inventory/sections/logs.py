@@ -59,7 +59,7 @@ class LogItem(Item):
     preset: Literal["http_status", "scanners", "ssh_failed"] | None = None
     patterns: Annotated[dict[str, LogPattern], BeforeValidator(_patterns)] = Field(default_factory=dict)
     # DESIGN.md's shorthand for one pattern: `pattern: "ERROR|CRITICAL", warn: 5, crit: 50`
-    pattern: str | None = None
+    pattern: Regex | None = None  # a Regex here, so that a bad one is reported as `pattern`, not `regex`
     warn: int | None = None
     crit: int | None = None
 
@@ -74,8 +74,8 @@ class LogItem(Item):
     def _something_to_count(self):
         if self.pattern is None and (self.warn is not None or self.crit is not None):
             raise ValueError("warn/crit at the entry's level belong to `pattern:`; put them on each of `patterns:`")
-        if self.pattern is not None:
-            LogPattern(regex=self.pattern, warn=self.warn, crit=self.crit)  # same checks as a named one
+        if self.pattern is not None and self.warn is not None and self.crit is not None and self.warn > self.crit:
+            raise ValueError(f"warn {self.warn} is above crit {self.crit} (warn must come first as the count rises)")
         if self.pattern is None and not self.patterns and self.preset is None:
             raise ValueError("nothing to count: give pattern:, patterns: or preset:")
         return self
