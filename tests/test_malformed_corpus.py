@@ -142,7 +142,7 @@ def test_pytest_stops_on_a_bad_waiver_file(suite, stem, tmp_path):
     assert not suite.reports.exists()
 
 
-@pytest.mark.parametrize(("args", "line"), [(a, l) for runner, a, l in COMMAND_LINES if runner == "pytest"], ids=lambda v: v if isinstance(v, str) and v.startswith("--") else "")
+@pytest.mark.parametrize(("args", "line"), [(a, expected) for runner, a, expected in COMMAND_LINES if runner == "pytest"], ids=lambda v: v if isinstance(v, str) and v.startswith("--") else "")
 def test_pytest_command_lines(suite, args, line):
     suite.write_inventory(VALID_INVENTORY)
     result = suite.run("-m", "daily", *shlex.split(args))
@@ -152,7 +152,7 @@ def test_pytest_command_lines(suite, args, line):
     assert not suite.reports.exists()
 
 
-@pytest.mark.parametrize(("args", "line"), [(a, l) for runner, a, l in COMMAND_LINES if runner == "opscheck"], ids=lambda v: v if isinstance(v, str) and v.startswith("--") else "")
+@pytest.mark.parametrize(("args", "line"), [(a, expected) for runner, a, expected in COMMAND_LINES if runner == "opscheck"], ids=lambda v: v if isinstance(v, str) and v.startswith("--") else "")
 def test_opscheck_run_command_lines(tmp_path, args, line, capsys):
     from opscheck.cli import main
 

@@ -33,7 +33,6 @@ from opscheck.errors import OpscheckError, TargetDown, Unmeasurable
 from opscheck.measurement import HostRef
 
 
-
 class _NoCommandLines(logging.Filter):
     """testinfra logs every command it runs at DEBUG (`sshpass -p … ssh …`, with -vv even
     into pytest's captured log and so into report.html and Allure): those records never leave."""

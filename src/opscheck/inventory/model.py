@@ -14,7 +14,7 @@ from opscheck.inventory.ansible import merge_ansible_groups
 from opscheck.inventory.hosts import DEFAULT_HOSTS, HostSpec, all_hosts, check_groups, select
 from opscheck.inventory.sections.common import Item
 from opscheck.inventory.sections.notify import NotifySection
-from opscheck.inventory.types import Duration, Strict, Timeout, as_list
+from opscheck.inventory.types import Strict, Timeout, as_list
 from opscheck.measurement import HostRef
 
 

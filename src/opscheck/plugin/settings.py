@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from opscheck.units import MAX_TIMEOUT
-
 from opscheck.verdict import SEVERITIES
 
 DEFAULT_INVENTORY = "inventories/local.yml"

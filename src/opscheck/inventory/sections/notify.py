@@ -8,10 +8,11 @@ from typing import Annotated, Literal
 from pydantic import BeforeValidator, Field, model_validator
 
 from opscheck.inventory.types import (
-    Timeout,
+    Duration,
     MaybeSecret,
     SecretValue,
     Strict,
+    Timeout,
     as_list,
     str_or_list,
 )
