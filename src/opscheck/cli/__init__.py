@@ -19,6 +19,7 @@ SUBCOMMANDS = {
     "verify": "opscheck.cli.verify",
     "report": "opscheck.cli.report",
     "serve": "opscheck.cli.serve",
+    "import": "opscheck.cli.importer",
 }
 
 

@@ -113,6 +113,9 @@ def classify(pipe: shell.Pipe, ctx: Ctx, table: dict) -> list[Draft] | Skipped |
     if producer:
         drafts = producer(pipe, ctx)
         if drafts:
+            why = state.reason(pipe)
+            if why:  # the command itself is never run; what it leaves behind is checked
+                ctx.extra["also_skip"] = Skipped("changes state", ctx.source, f"{why}; its result is checked by the backups entry")
             return drafts
     why = state.reason(pipe)
     if why:
@@ -168,6 +171,8 @@ def import_runbook(path: str | Path, text: str | None = None) -> Result:
                     result.skipped.append(outcome)
                     seen_lines.add((number, outcome.reason))
             elif outcome:
+                if "also_skip" in ctx.extra:
+                    result.skipped.append(ctx.extra.pop("also_skip"))
                 for draft in outcome:
                     draft.source = source
                 result.drafts.extend(outcome)
@@ -237,6 +242,8 @@ def _subsumed(drafts: list[Draft]) -> list[Draft]:
                 a, b = _alternatives(draft.entry["pattern"]), _alternatives(other.entry["pattern"])
                 if same_log and a <= b and (a < b or drafts.index(other) < drafts.index(draft)):
                     bigger = other
+            elif draft.kind == "services.listening" and draft.target == "*" and other.target != "*":
+                bigger = other
             elif draft.kind == "services.processes" and draft.target != other.target and draft.target in other.target \
                     and not draft.limits:
                 bigger = other

@@ -45,6 +45,8 @@ _DOUBLE = {"1d": "2d", "7d": "14d", "31d": "62d", "92d": "184d"}
 
 
 def _entry(ctx: Ctx, target: str, members: list[str] | None = None, kind: str = "backups", integrity=None):
+    if re.search(r"\$\{?[0-9@*]", target):
+        return None  # written where the script's caller says ($1): not a set the runbook schedules
     path, pattern, notes = split_target(target)
     per_run_dir = any(n.startswith("REVIEW: each run") for n in notes)
     entry: dict = {"path": path, "pattern": pattern}
@@ -79,9 +81,12 @@ def tar(pipe: Pipe, ctx: Ctx):
         values = ("-f", "--file", "-C", "--exclude", "-X")
         members = [m for m in positionals(argv, values) if m not in (archive, argv[1])
                    and not m.startswith("/") and not _GLOB.search(m)]
-        return [_entry(ctx, archive, [m.rstrip("/") + ("/" if m.endswith("/") else "") for m in members] or None)]
+        draft = _entry(ctx, archive, [m.rstrip("/") + ("/" if m.endswith("/") else "") for m in members] or None)
+        return [draft] if draft else None
     if "t" in mode and archive:
         draft = _entry(ctx, archive, kind="backups.integrity")
+        if draft is None:
+            return None
         draft.entry["integrity"] = ["tar"] + (["gzip"] if "z" in mode else [])
         draft.limits["integrity"] = "tar"
         return [draft]
@@ -96,6 +101,8 @@ def gunzip(pipe: Pipe, ctx: Ctx):
     if not files:
         return None
     draft = _entry(ctx, files[0], kind="backups.integrity")
+    if draft is None:
+        return None
     draft.entry["integrity"] = ["gzip"]
     draft.limits["integrity"] = "gzip"
     return [draft]
@@ -113,6 +120,8 @@ def retention(pipe: Pipe, ctx: Ctx):
     pattern = flag_value(argv, "-name", "-iname") or "*"
     days = int(mtime[1:])
     draft = _entry(ctx, f"{root.rstrip('/')}/{pattern}")
+    if draft is None:
+        return None
     draft.kind = "backups.retention"
     draft.entry = {k: v for k, v in draft.entry.items() if k in ("path", "pattern")}
     draft.entry["keep_days"] = days
@@ -130,7 +139,8 @@ def pg_dump(pipe: Pipe, ctx: Ctx):
     if not target:
         return None
     fmt = flag_value(argv, "-F", "--format") or ""
-    return [_entry(ctx, target, integrity=["pg_custom"] if fmt.startswith("c") else None)]
+    draft = _entry(ctx, target, integrity=["pg_custom"] if fmt.startswith("c") else None)
+    return [draft] if draft else None
 
 
 def redis_rdb(pipe: Pipe, ctx: Ctx):
@@ -138,7 +148,8 @@ def redis_rdb(pipe: Pipe, ctx: Ctx):
     target = flag_value(argv, "--rdb")
     if not target:
         return None
-    return [_entry(ctx, target, integrity=["rdb"])]
+    draft = _entry(ctx, target, integrity=["rdb"])
+    return [draft] if draft else None
 
 
 COMMANDS = {"tar": tar, "gunzip": gunzip, "gzip": gunzip, "pg_dump": pg_dump, "pg_dumpall": pg_dump}
