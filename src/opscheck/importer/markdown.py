@@ -19,6 +19,7 @@ class Block:
     heading: str             # "Daily Operations > Morning System Check"
     label: str               # the bold lead-in just before the block ("Daily Backup:")
     before: str              # prose since the previous block (thresholds, schedules)
+    after: str = ""          # prose up to the next block or heading ("The count should be below 50.")
 
 
 @dataclass
@@ -65,6 +66,14 @@ def parse(path: str, text: str) -> Document:
                                 _label(lines, start - 2), before))
             prose_from = number
             fence = None
+    for block in blocks:
+        end = block.first_line + len(block.text.splitlines())  # the closing fence's 0-based index
+        prose = []
+        for line in lines[end : end + 7]:
+            if _FENCE.match(line) or _HEADING.match(line):
+                break
+            prose.append(line)
+        block.after = "\n".join(prose)
     return Document(path, lines, blocks, headings)
 
 

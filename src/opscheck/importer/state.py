@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from opscheck import sqlguard
 from opscheck.importer.shell import Pipe, Stage
 
 _ALWAYS = {
@@ -71,7 +72,12 @@ def stage_reason(stage: Stage) -> str | None:
         for i, word in enumerate(words):
             if word.lower() in _REDIS_WRITES and not (word.lower() == "config" and words[i + 1 : i + 2] == ["GET"]):
                 return f"redis-cli {word} changes the server"
-    if name in ("psql", "mysql") and _SQL_WRITE.search(" ".join(_sql_args(argv))):
+    if name == "psql":
+        for sql in _sql_args(argv):
+            why = sqlguard.problem(sql.strip().rstrip(";"))
+            if why:
+                return f"SQL refused by opscheck's guard: {why}"
+    if name == "mysql" and _SQL_WRITE.search(" ".join(_sql_args(argv))):
         return f"{name} runs SQL that writes"
     if name == "curl":
         method = _curl_method(argv)

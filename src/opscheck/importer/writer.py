@@ -7,6 +7,7 @@ they are written live.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,6 +42,8 @@ def _group_key(draft: Draft):
         return str(draft.entry.get("names") or draft.entry.get("compose_project") or "all")
     if draft.section == "env_flags":
         return draft.entry.get("file") or draft.entry.get("process")
+    if draft.section == "postgres":  # pg_isready names no user, psql does: the same database
+        return re.sub(r"\s*user=\S+", "", str(draft.entry.get("dsn")))
     key = _KEY.get(draft.section)
     return draft.entry.get(key) if key else draft.target
 
@@ -59,7 +62,10 @@ def build(drafts: list[Draft]) -> list[Entry]:
         if entry is None:
             groups[key] = Entry(draft.section, _copy(draft.entry), [draft])
         else:
+            longer = draft.entry.get("dsn") if len(str(draft.entry.get("dsn", ""))) > len(str(entry.body.get("dsn", ""))) else None
             _merge(entry.body, _copy(draft.entry))
+            if longer:
+                entry.body["dsn"] = longer
             entry.drafts.append(draft)
     for draft in retention:  # keep_days joins the backups kept in the directory it cleans
         same = [e for (s, _), e in groups.items() if s == "backups" and e.body["path"] == draft.entry["path"]
@@ -94,6 +100,23 @@ def _copy(value):
     return value
 
 
+# Keys of issue 17 with an equivalent this opscheck already loads: (section, key) -> rewrite.
+def _postgres_only(entry: dict) -> dict | None:
+    """`only: [connect]` is, today, every other aspect turned off."""
+    from opscheck.inventory.sections.postgres import PostgresItem
+
+    aspects = {"connect": "latency"}
+    keep = {aspects.get(a, a) for a in entry.get("only", [])}
+    known = ("latency", "connections", "blocked_queries", "long_running", "idle_in_transaction", "database_size",
+             "wraparound", "replication", "dead_tuples", "unused_indexes", "slow_queries")
+    out = {k: v for k, v in entry.items() if k != "only"}
+    out.update({a: False for a in known if a in PostgresItem.model_fields and a not in keep and a not in out})
+    return out
+
+
+EQUIVALENTS = {("postgres", "only"): _postgres_only}
+
+
 def gate(entries: list[Entry], live_all: bool = False) -> list[Entry]:
     """Split off what this opscheck cannot load yet (unless `live_all`)."""
     if live_all:
@@ -107,6 +130,14 @@ def gate(entries: list[Entry], live_all: bool = False) -> list[Entry]:
         what, detail = problem
         if what == "kind" and " " in detail:  # known section, unknown keys: try the rest live
             keys = detail.split(" ", 1)[1].replace(" keys", "").replace(" key", "").split(", ")
+            rewrite = EQUIVALENTS.get((entry.section, keys[0])) if len(keys) == 1 else None
+            if rewrite:
+                today = rewrite(entry.body)
+                if today is not None and validate.entry_problem(entry.section, today) is None:
+                    out.append(Entry(entry.section, today, entry.drafts))
+                    out.append(Entry(entry.section, {k: v for k, v in entry.body.items() if k in (*keys, *_IDENTITY, "runbook")},
+                                     entry.drafts, f"the {detail} (written above as what it means today)"))
+                    continue
             rest = {k: v for k, v in entry.body.items() if k not in keys}
             substantive = set(rest) - {"name", "on", "schedule", "runbook"}
             if substantive and validate.entry_problem(entry.section, rest) is None:

@@ -30,7 +30,7 @@ def _pg_dsn(argv: list[str], container: str | None) -> tuple[str, dict, list[str
 
 def pg_isready(pipe: Pipe, ctx: Ctx):
     dsn, placeholders, notes = _pg_dsn(pipe.main.argv, pipe.main.container)
-    return [ctx.draft("postgres", "postgres", dsn, {"dsn": dsn}, notes=notes, placeholders=placeholders)]
+    return [ctx.draft("postgres", "postgres", dsn, {"dsn": dsn, "only": ["connect"]}, notes=notes, placeholders=placeholders)]
 
 
 def psql(pipe: Pipe, ctx: Ctx):
@@ -45,11 +45,11 @@ def psql(pipe: Pipe, ctx: Ctx):
         ctx.extra["skip_reason"] = ("changes state", f"SQL refused by opscheck's guard: {why}")
         return None
     expect, limits = _expectation(pipe, ctx, sql)
-    label = re.sub(r"\s+", " ", sql)[:60]
+    label = re.sub(r"\s+", " ", sql)[:60].strip()
     assertion = {"name": label, "sql": sql, "expect": expect}
     if expect == {"rows": "> 0"}:
         notes = notes + ["REVIEW: the runbook only looks at the result; this assertion asks for at least one row"]
-    return [ctx.draft("postgres", "postgres.assertion", sql, {"dsn": dsn, "assertions": [assertion]}, limits=limits,
+    return [ctx.draft("postgres", "postgres.assertion", sql, {"dsn": dsn, "only": ["connect"], "assertions": [assertion]}, limits=limits,
                       notes=notes, placeholders=placeholders)]
 
 
@@ -59,7 +59,7 @@ def _expectation(pipe: Pipe, ctx: Ctx, sql: str):
         op, number, _ = pipe.tests[0]
         value = int(number) if number.is_integer() else number
         return f"{ops[op]} {value}", {"value": f"{ops[op]} {value}"}
-    prose = ctx.source.text + " " + pipe.comment + " " + ctx.block.before[-300:]
+    prose = ctx.source.text + " " + pipe.comment + " " + ctx.block.before[-300:] + " " + ctx.block.after
     if re.search(r"should (be|return) (empty|no rows|nothing)|must be empty|expect(ed)? (no rows|empty|0 rows)", prose, re.I):
         return {"rows": 0}, {"rows": 0}
     match = re.search(r"(?:should be|must be|expect(?:ed)?|below|under|less than|<)\s*(<|>|<=|>=)?\s*(\d+)", prose, re.I)
