@@ -74,7 +74,13 @@ def grep(pipe: Pipe, ctx: Ctx):
         limits = levels(pipe, ctx, None)
         return [ctx.draft("logs", "logs", f"{path}:ssh_failed", {"path": path, "preset": "ssh_failed"}, limits=limits, notes=notes)]
     path, notes = _path(files[0])
-    return [_draft(ctx, pipe, pattern, {"path": path}, path, _window(pipe, ctx, argv), notes)]
+    return [_draft(ctx, pipe, pattern, _named(path, pattern), path, _window(pipe, ctx, argv), notes)]
+
+
+def _named(path: str, pattern: str) -> dict:
+    """The check id shows the log and what it counts: `app.log:ERROR`."""
+    words = pattern.removeprefix("(?i)")
+    return {"name": f"{path.rsplit('/', 1)[-1]} {words}"[:60].strip(), "path": path}
 
 
 def _filter_pattern(pipe: Pipe) -> str | None:
@@ -92,7 +98,7 @@ def tail(pipe: Pipe, ctx: Ctx):
     if not files or not pattern or not _PROBLEM.search(pattern):
         return None
     path, notes = _path(files[0])
-    return [_draft(ctx, pipe, pattern, {"path": path}, path, _window(pipe, ctx, argv), notes)]
+    return [_draft(ctx, pipe, pattern, _named(path, pattern), path, _window(pipe, ctx, argv), notes)]
 
 
 def container_logs(pipe: Pipe, ctx: Ctx, argv: list[str]):
