@@ -94,4 +94,4 @@ def test_imported_runbook_runs_with_expected_verdicts(suite, api, stack):
     disk = json.dumps(suite.check("test_disk_usage[local:/]"))
     assert "warn 98%" in disk and "crit 99%" in disk
     log = suite.check(f"test_log_pattern[{log_id}]")
-    assert "matches 12 in the last 1d (crit 10)" in json.dumps(log), log
+    assert "12 in the last 1d (crit 10)" in json.dumps(log), log
