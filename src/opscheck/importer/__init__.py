@@ -75,7 +75,10 @@ def _block_schedule(block: markdown.Block, crons: list[tuple[shell.Cron, int]]) 
     """(schedule, period for backups, lines of crontab entries used) for a block."""
     head = " ".join(block.text.splitlines()[:3]).lower()
     label = f"{block.label} {head}"
+    own = range(block.first_line, block.first_line + len(block.text.splitlines()))
     for cron, line in crons:
+        if line in own:  # a crontab block names scripts; it is not one of them
+            continue
         script = cron.command.split()[0].rsplit("/", 1)[-1]
         base = script.rsplit(".", 1)[0]
         if script.lower() in head or (len(_tokens(base) & _tokens(label)) >= 2 and len(_tokens(base)) >= 2):

@@ -99,12 +99,12 @@ def _table_row(header: list[str], cells: list[str], index: int, line: str) -> li
     return out
 
 
-def limits(found: list[Hint], metric: str, near: int | None = None) -> dict[str, float]:
+def limits(found: list[Hint], metric: str, near: int | None = None, with_unit: bool = False) -> dict:
     """warn/crit for `metric` from every hint that names it (the nearest wins per level)."""
     chosen: dict[str, Hint] = {}
     for hint in sorted((h for h in found if h.metric == metric), key=lambda h: abs(h.line - (near or h.line))):
         chosen.setdefault(hint.level, hint)
-    return {level: hint.value for level, hint in chosen.items()}
+    return {level: ((hint.value, hint.unit) if with_unit else hint.value) for level, hint in chosen.items()}
 
 
 def hint_lines(found: list[Hint], metric: str) -> list[Hint]:

@@ -205,7 +205,9 @@ class _Reader:
             # (( $(echo "$pnl < -50" | bc -l) )): a test written for bc
             match = _BC.search(" ".join(stages[0].argv[1:]))
             if match and match.group(1) in self.producers:
-                self.producers[match.group(1)].tests.append((match.group(2), float(match.group(3)), line))
+                producer = self.producers[match.group(1)]
+                producer.tests.append((match.group(2), float(match.group(3)), line))
+                producer.alert_text = producer.alert_text or ctx.get("alert", "")
             return
         if stages:
             pipe = Pipe(stages, line, cwd=self.cwd, alert_text=ctx.get("alert", ""), in_loop=ctx.get("loop", False),

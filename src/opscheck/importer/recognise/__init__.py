@@ -39,10 +39,19 @@ def levels(pipe: Pipe, ctx: Ctx, metric: str | None, unit: str = "") -> dict[str
         level = "warn" if "WARN" in text and "CRIT" not in text else "crit"
         out[level] = number
     if metric:
-        for level, value in prose.limits(ctx.hints, metric, ctx.source.line).items():
+        for level, (value, hint_unit) in prose.limits(ctx.hints, metric, ctx.source.line, with_unit=True).items():
+            if unit == "s" and hint_unit == "ms":
+                value = value / 1000
+            elif unit == "s" and hint_unit.startswith("min"):
+                value = value * 60
             out.setdefault(level, value)
-    if "warn" in out and "crit" in out and out["warn"] == out["crit"]:
-        out.pop("warn")
+    from_code = {("warn" if "WARN" in pipe.alert_text.upper() and "CRIT" not in pipe.alert_text.upper() else "crit")
+                 for _ in pipe.tests}
+    if "warn" in out and "crit" in out:
+        falling = metric in ("tls_days", "hit_ratio")
+        wrong_order = out["warn"] <= out["crit"] if falling else out["warn"] >= out["crit"]
+        if wrong_order:  # prose and script disagree: the script's own test wins
+            out.pop("crit" if "warn" in from_code else "warn")
     return {k: (f"{_num(v)}{unit}" if unit else _num(v)) for k, v in sorted(out.items(), key=lambda kv: kv[0] != "warn")}
 
 

@@ -119,10 +119,15 @@ def rabbitmqctl(pipe: Pipe, ctx: Ctx):
     entry = {"url": "env:RABBITMQ_URL"}
     placeholders = {"RABBITMQ_URL": "amqp://USER@HOST:5672/VHOST (password in the URL is masked; or password: env:)"}
     limits = {}
+    notes = ["PLACEHOLDER: rabbitmqctl talks to the local node; set RABBITMQ_URL to an AMQP URL the runner can reach"]
     if words[0] == "list_queues":
         limits = levels(pipe, ctx, "queue_depth")
+        entry["management_url"] = "http://PLACEHOLDER-rabbitmq-host:15672"
+        entry["user"] = "PLACEHOLDER-user"
+        entry["password"] = "env:RABBITMQ_PASSWORD"
+        placeholders["RABBITMQ_PASSWORD"] = "the management API user's password"
         entry["queues"] = [{"pattern": ".*", **({"depth": limits} if limits else {})}]
-    notes = ["PLACEHOLDER: rabbitmqctl talks to the local node; set RABBITMQ_URL to an AMQP URL the runner can reach"]
+        notes.append("PLACEHOLDER: listing every queue needs the management API: its URL, user: and RABBITMQ_PASSWORD")
     return [ctx.draft("rabbitmq", "rabbitmq", "rabbitmq", entry, limits=limits, notes=notes, placeholders=placeholders)]
 
 
