@@ -48,7 +48,13 @@ def metric_of(subject: str) -> str | None:
 
 
 def _level(lines: list[str], index: int) -> str:
-    window = " ".join(lines[max(0, index - 2) : index + 3]).lower()
+    """crit when the line, or the config lines right after it (an alert's severity), say so."""
+    window = [lines[index]]
+    for line in lines[index + 1 : index + 3]:
+        if not line.strip() or _CMP.search(line) or line.lstrip().startswith(("|", "#")):
+            break
+        window.append(line)
+    window = " ".join(window).lower()
     if re.search(r"\b(critical|crit|high|red|sev-?1|p1|page)\b", window):
         return "crit"
     return "warn"
