@@ -167,7 +167,7 @@ def import_runbook(path: str | Path, text: str | None = None) -> Result:
         for pipe in blockparse.pipes:
             number = block.first_line + pipe.line
             source = _source(doc, block, number)
-            ctx = Ctx(source, block, hints, schedule, expected, {"period": period})
+            ctx = Ctx(source, block, hints, schedule, expected, {"period": period, "file_tests": blockparse.file_tests})
             outcome = classify(pipe, ctx, table)
             if isinstance(outcome, Skipped):
                 if (number, outcome.reason) not in seen_lines:

@@ -67,6 +67,7 @@ class ParsedBlock:
     crons: list[Cron]
     unparsed: list[int]        # 0-based lines nothing could parse
     variables: dict[str, str]
+    file_tests: list[str] = field(default_factory=list)
 
 
 def expand(word: str, variables: dict[str, str]) -> str:
@@ -137,6 +138,7 @@ class _Reader:
         self.producers: dict[str, Pipe] = {}
         self.cwd: str | None = None
         self.comments: dict[int, str] = {}
+        self.file_tests: list[str] = []   # paths a `[ -f PATH ]` test expects to exist
 
     def read(self, text: str, offset: int, context: dict) -> None:
         for node in bashlex.parse(text):
@@ -248,6 +250,9 @@ class _Reader:
         if argv[0] not in ("[", "[[", "test"):
             return False
         words = [a for a in argv[1:] if a not in ("]", "]]")]
+        for i, word in enumerate(words[:-1]):
+            if word in ("-f", "-e", "-d", "-s", "-r"):
+                self.file_tests.append(words[i + 1])
         for i, word in enumerate(words[:-2]):
             op = _TEST_OPS.get(words[i + 1])
             var = _VAR.fullmatch(word.strip('"'))
@@ -359,4 +364,4 @@ def parse_block(text: str, variables: dict[str, str] | None = None) -> ParsedBlo
         if before and value is not None:
             before[-1].expected_json = value
     reader.pipes.sort(key=lambda p: p.line)
-    return ParsedBlock(reader.pipes, crons, unparsed, reader.variables)
+    return ParsedBlock(reader.pipes, crons, unparsed, reader.variables, reader.file_tests)

@@ -69,7 +69,7 @@ def build(drafts: list[Draft]) -> list[Entry]:
             entry.drafts.append(draft)
     for draft in retention:  # keep_days joins the backups kept in the directory it cleans
         same = [e for (s, _), e in groups.items() if s == "backups" and e.body["path"] == draft.entry["path"]
-                and draft.entry.get("pattern", "*") in ("*", e.body.get("pattern"))]
+                and draft.entry.get("pattern", "*") in ("*", e.body.get("pattern")) and "extract" not in e.body]
         for entry in same:
             entry.body["keep_days"] = draft.entry["keep_days"]
             entry.drafts.append(draft)

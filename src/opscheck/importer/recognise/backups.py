@@ -83,6 +83,8 @@ def tar(pipe: Pipe, ctx: Ctx):
                    and not m.startswith("/") and not _GLOB.search(m)]
         draft = _entry(ctx, archive, [m.rstrip("/") + ("/" if m.endswith("/") else "") for m in members] or None)
         return [draft] if draft else None
+    if "x" in mode and archive:
+        return _extract_drill(pipe, ctx, argv, archive)
     if "t" in mode and archive:
         draft = _entry(ctx, archive, kind="backups.integrity")
         if draft is None:
@@ -91,6 +93,27 @@ def tar(pipe: Pipe, ctx: Ctx):
         draft.limits["integrity"] = "tar"
         return [draft]
     return None
+
+
+def _extract_drill(pipe: Pipe, ctx: Ctx, argv: list[str], archive: str):
+    """`tar -xzf ARCHIVE -C DIR` then `[ -f DIR/.env ]`: the restore test, as an extraction drill."""
+    target = flag_value(argv, "-C", "--directory")
+    if not target:
+        return None
+    required = [t[len(target):].lstrip("/") for t in ctx.extra.get("file_tests", []) if t.startswith(target.rstrip("/") + "/")]
+    if not required:
+        return None
+    draft = _entry(ctx, archive, kind="backups.extract")
+    if draft is None:
+        return None
+    draft.entry = {k: v for k, v in draft.entry.items() if k in ("path", "pattern")}  # the drill's schedule is not the backups' age
+    draft.entry["extract"] = {"required": required}
+    draft.limits = {"required": required}
+    draft.target = archive
+    draft.notes = [n for n in draft.notes if not n.startswith("REVIEW: no crontab")]
+    if not _GLOB.search(archive):
+        draft.notes.append("REVIEW: the runbook extracts one fixed file; widen pattern: to the backups it stands for")
+    return [draft]
 
 
 def gunzip(pipe: Pipe, ctx: Ctx):
