@@ -12,8 +12,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from conftest import require_tcp
 
+from conftest import require_tcp
 from opscheck.importer import import_runbook, validate, writer
 from opscheck.probes import backups, files, http, logs, postgres, redis, system  # noqa: F401 - before pytester snapshots modules
 

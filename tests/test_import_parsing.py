@@ -140,7 +140,7 @@ def test_kinds_this_opscheck_lacks_are_commented_until_the_loader_knows_them():
             assert (section in live) == known
             assert (f"# needs opscheck with {what}:" in text) == (not known)
     journal_known = "journal" in LogItem.model_fields
-    assert (f"# needs opscheck with the logs journal key:" in text) == (not journal_known)
+    assert ("# needs opscheck with the logs journal key:" in text) == (not journal_known)
     for entry in entries:  # every commented entry is one the loader refuses, every live one it takes
         problem = validate.entry_problem(entry.section, entry.body)
         assert (entry.pending is None) == (problem is None) or entry.pending.endswith("what it means today)")

@@ -154,7 +154,7 @@ def test_output_loads_quotes_its_lines_and_names_the_source(name, tmp_path):
     assert validate.check_text(text) == []
     data = yaml.safe_load(text)
     lines = (RUNBOOKS / name).read_text().splitlines()
-    for section, items in data.items():
+    for _section, items in data.items():
         if not isinstance(items, list):
             continue
         for item in items:

@@ -179,7 +179,7 @@ def import_runbook(path: str | Path, text: str | None = None) -> Result:
                 for draft in outcome:
                     draft.source = source
                 result.drafts.extend(outcome)
-    for cron, line in crons:
+    for _cron, line in crons:
         if line not in used_cron_lines:
             block = next(b for b in doc.blocks if b.first_line <= line < b.first_line + len(b.text.splitlines()) + 1)
             result.skipped.append(Skipped("not recognised", _source(doc, block, line),
@@ -193,9 +193,9 @@ def _looks_like_shell(block: markdown.Block, table: dict) -> bool:
     if block.lang not in ("", "text"):
         return True
     known = set(table) | set(PRODUCERS) | NOISE | {"sudo", "docker", "docker-compose", "watch", "if", "for", "while"}
-    lines = [l.strip() for l in block.text.splitlines() if l.strip() and not l.strip().startswith("#")]
-    commands = [l for l in lines if l.split()[0].rsplit("/", 1)[-1] in known or l.startswith(("./", "/", "$ "))
-                or re.match(r"^[A-Z_]+=", l) or shell._CRON.match(l)]
+    lines = [text.strip() for text in block.text.splitlines() if text.strip() and not text.strip().startswith("#")]
+    commands = [text for text in lines if text.split()[0].rsplit("/", 1)[-1] in known or text.startswith(("./", "/", "$ "))
+                or re.match(r"^[A-Z_]+=", text) or shell._CRON.match(text)]
     return bool(lines) and len(commands) * 2 >= len(lines)
 
 
@@ -245,9 +245,7 @@ def _subsumed(drafts: list[Draft]) -> list[Draft]:
                 a, b = _alternatives(draft.entry["pattern"]), _alternatives(other.entry["pattern"])
                 if same_log and a <= b and (a < b or drafts.index(other) < drafts.index(draft)):
                     bigger = other
-            elif draft.kind == "services.listening" and draft.target == "*" and other.target != "*":
-                bigger = other
-            elif draft.kind == "services.processes" and draft.target != other.target and draft.target in other.target \
+            elif draft.kind == "services.listening" and draft.target == "*" and other.target != "*" or draft.kind == "services.processes" and draft.target != other.target and draft.target in other.target \
                     and not draft.limits:
                 bigger = other
             if bigger:

@@ -6,6 +6,7 @@ if…fi), so one odd line never hides the rest; a line no chunk covers is `unpar
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -123,10 +124,6 @@ def unwrap(argv: list[str]) -> tuple[list[str], str | None, str | None]:
     return argv, container, None
 
 
-class _Walker(bashlex.ast.nodevisitor):
-    pass
-
-
 def _line_of(text: str, pos: int) -> int:
     return text.count("\n", 0, pos)
 
@@ -222,10 +219,8 @@ class _Reader:
                 self.cwd = first[1] if len(first) > 1 else None
             self.pipes.append(pipe)
         for inner in inner_texts:
-            try:
+            with contextlib.suppress(bashlex.errors.ParsingError, NotImplementedError, AttributeError, TypeError, IndexError):
                 self.read(inner, line, {**ctx, "inner": True})
-            except (bashlex.errors.ParsingError, NotImplementedError, AttributeError, TypeError, IndexError):
-                pass
 
     def assignment(self, node, text, offset, ctx) -> None:
         name, _, value = node.word.partition("=")

@@ -91,9 +91,9 @@ def stage_reason(stage: Stage) -> str | None:
         return f"{name} > FILE writes a file"
     if name in ("certbot",):
         return "certbot changes certificates"
-    if argv[0].startswith(("./", "/")) or argv[0].endswith(".sh"):
-        if sub.lower() in _ACTION_WORDS or any(w in _name(argv).lower() for w in ("backup", "deploy", "restart", "update")):
-            return f"{_name(argv)} {sub} acts rather than looks"
+    script = argv[0].startswith(("./", "/")) or argv[0].endswith(".sh")
+    if script and (sub.lower() in _ACTION_WORDS or any(w in _name(argv).lower() for w in ("backup", "deploy", "restart", "update"))):
+        return f"{_name(argv)} {sub} acts rather than looks"
     return None
 
 

@@ -34,7 +34,7 @@ def name(argv: list[str]) -> str:
 def levels(pipe: Pipe, ctx: Ctx, metric: str | None, unit: str = "") -> dict[str, object]:
     """warn/crit from the script's own test (`[ $X -gt 90 ]`), else from prose and alert configs."""
     out: dict[str, object] = {}
-    for op, number, _line in pipe.tests:
+    for _op, number, _line in pipe.tests:
         text = pipe.alert_text.upper()
         level = "warn" if "WARN" in text and "CRIT" not in text else "crit"
         out[level] = number

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from opscheck import sqlguard
-from opscheck.importer.recognise import Ctx, flag_value, levels, name, positionals
+from opscheck.importer.recognise import Ctx, flag_value, levels, positionals
 from opscheck.importer.shell import Pipe
 
 _CONTAINER_NOTE = "PLACEHOLDER: the runbook reaches it with `docker exec {0}`; give the address the runner can reach"
@@ -72,9 +72,9 @@ def _expectation(pipe: Pipe, ctx: Ctx, sql: str):
 def redis_cli(pipe: Pipe, ctx: Ctx):
     argv = pipe.main.argv
     words = [w.lower() for w in positionals(argv, ("-h", "-p", "-a", "-n", "-u", "--user", "--pass"))]
-    if not words or words[0] not in ("ping", "info", "dbsize", "memory", "slowlog", "latency", "--latency", "client", "config"):
-        if not ("--latency" in argv or "--stat" in argv):
-            return None
+    reads = ("ping", "info", "dbsize", "memory", "slowlog", "latency", "client", "config")
+    if (not words or words[0] not in reads) and not ("--latency" in argv or "--stat" in argv):
+        return None
     if words and words[0] in ("client", "config") and words[1:2] != ["list"] and words[1:2] != ["get"]:
         return None
     host, port = flag_value(argv, "-h"), flag_value(argv, "-p")

@@ -113,9 +113,7 @@ def _json_rules(pipe: Pipe, ctx: Ctx) -> dict:
     expected = pipe.expected_json if pipe.expected_json is not None else ctx.expected_json
     if isinstance(expected, dict):
         for key, value in expected.items():
-            if isinstance(value, bool):
-                rules.setdefault(key, value)
-            elif isinstance(value, str) and value and not _VOLATILE.search(value) and len(value) <= 40:
+            if isinstance(value, bool) or isinstance(value, str) and value and not _VOLATILE.search(value) and len(value) <= 40:
                 rules.setdefault(key, value)
     return rules
 
