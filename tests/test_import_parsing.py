@@ -161,3 +161,18 @@ def test_cli_writes_the_draft_and_says_what_it_left_out(tmp_path, capsys):
     assert validate.check_text(out.read_text()) == []
     assert main(["import", str(tmp_path / "missing.md")]) == 3
     assert capsys.readouterr().err.strip().endswith("missing.md: cannot read runbook: No such file or directory")
+
+
+def test_console_transcripts_kubectl_wrappers_and_backup_listings():
+    result = import_runbook(RUNBOOKS / "console-k8s.md")
+    facts = {(d.kind, d.target): d for d in result.drafts}
+    redis = facts[("redis.hit_ratio", "env:REDIS_URL")]
+    assert redis.entry["hit_ratio"] == {"warn": "90%"}                   # "Target: > 90%" under "Hit rate = …"
+    assert "inside `redis` (docker/kubectl exec)" in redis.notes[0]
+    assert facts[("backups", "/backups/postgres/*")].entry["max_age"] == {"warn": "1d", "crit": "2d"}
+    assert facts[("http", "http://localhost:8080/healthz")]              # `$ curl -s localhost:8080/healthz`
+    assert facts[("http", "http://placeholder.invalid/v1/ping")]         # `curl $API/v1/ping`
+    assert facts[("services.units", "nginx")]
+    assert facts[("postgres.assertion", "SELECT count(*) FROM orders WHERE created_at > now() - interval '1 day'")].entry["dsn"] == "env:DATABASE_URL"
+    assert [(s.source.line, s.reason) for s in result.skipped] == [(16, "changes state")]   # pg_restore
+    assert not any("{" in s.source.text for s in result.skipped)         # the transcript's output is not a command

@@ -168,7 +168,10 @@ def import_runbook(path: str | Path, text: str | None = None) -> Result:
             number = block.first_line + pipe.line
             source = _source(doc, block, number)
             ctx = Ctx(source, block, hints, schedule, expected, {"period": period, "file_tests": blockparse.file_tests})
-            outcome = classify(pipe, ctx, table)
+            try:
+                outcome = classify(pipe, ctx, table)
+            except Exception as exc:  # noqa: BLE001 - one odd line must not stop the import; it is listed
+                outcome = Skipped("not recognised", source, f"importer error: {type(exc).__name__}")
             if isinstance(outcome, Skipped):
                 if (number, outcome.reason) not in seen_lines:
                     result.skipped.append(outcome)

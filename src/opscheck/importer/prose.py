@@ -21,7 +21,7 @@ METRICS = {
 _OPS = {">": ">", ">=": ">=", "<": "<", "<=": "<=", "above": ">", "over": ">", "exceeds": ">", "exceed": ">",
         "more than": ">", "greater than": ">", "below": "<", "under": "<", "less than": "<", "at least": ">=",
         "at most": "<="}
-_CMP = re.compile(r"(?P<subject>[A-Za-z_][\w ./-]{0,40}?)\s*(?:should be|must be|is|stays?)?\s*"
+_CMP = re.compile(r"(?P<subject>[A-Za-z_][\w ./:-]{0,40}?)\s*(?:should be|must be|is|stays?)?\s*"
                   r"(?P<op>>=|<=|>|<|above|over|exceeds?|more than|greater than|below|under|less than|at least|at most)\s*"
                   r"(?P<num>-?\d+(?:\.\d+)?)\s*(?P<unit>%|days?|ms|s\b|seconds?|minutes?|min\b|h\b|hours?)?", re.I)
 _ROW = re.compile(r"^\s*\|(.+)\|\s*$")
@@ -76,6 +76,8 @@ def hints(lines: list[str]) -> list[Hint]:
         header = None
         for match in _CMP.finditer(line):
             metric = metric_of(match.group("subject"))
+            if not metric and re.search(r"target|threshold|goal|should|must|keep", match.group("subject"), re.I):
+                metric = next((m for m in (metric_of(p) for p in reversed(lines[max(0, index - 2) : index])) if m), None)
             if metric:
                 op = _OPS.get(match.group("op").lower(), match.group("op"))
                 found.append(Hint(metric, op, float(match.group("num")), (match.group("unit") or "").lower(),

@@ -108,6 +108,10 @@ def unwrap(argv: list[str]) -> tuple[list[str], str | None, str | None]:
                 return [], container, rest[0]
             argv = rest
             continue
+        elif head == "kubectl" and len(argv) > 2 and argv[1] in ("exec", "run") and "--" in argv:
+            names = [a for a in argv[2 : argv.index("--")] if not a.startswith("-")]
+            container = names[0].split("/")[-1] if names else container
+            argv = argv[argv.index("--") + 1 :]
         elif head in ("bash", "sh") and len(argv) >= 3 and argv[1] == "-c":
             return [], container, argv[2]
         elif head == "docker" and len(argv) > 2 and argv[1] == "exec" or (
@@ -322,8 +326,15 @@ def _arith(line: str) -> str:
     return line
 
 
+def _prompts(lines: list[str]) -> list[str]:
+    """A console transcript (`$ df -h` then its output): keep the commands, drop the output."""
+    if not any(line.lstrip().startswith("$ ") for line in lines):
+        return lines
+    return [line.lstrip()[2:] if line.lstrip().startswith("$ ") else "" for line in lines]
+
+
 def parse_block(text: str, variables: dict[str, str] | None = None) -> ParsedBlock:
-    lines, expected = _strip_expected(text.splitlines())
+    lines, expected = _strip_expected(_prompts(text.splitlines()))
     lines = [_arith(line) for line in lines]
     crons: list[Cron] = []
     reader = _Reader(dict(variables or {}))

@@ -13,6 +13,7 @@ _ALWAYS = {
     "useradd", "userdel", "usermod", "passwd", "iptables", "ufw-enable", "crontab-e", "mail", "mailx", "sendmail",
     "gzip", "bzip2", "xz", "zstd", "logrotate", "certbot", "git", "sed-i", "swapoff", "swapon", "service-restart",
     "pm2", "supervisorctl", "nginx-s", "fallocate", "wget", "scp", "aws", "gsutil", "rclone", "make", "patch",
+    "pg_restore", "mongorestore", "createdb", "dropdb", "vacuumdb", "reindexdb", "pg_ctl", "pg_ctlcluster", "k6",
 }
 _VERBS = {  # tool -> subcommands that change state
     "systemctl": {"start", "stop", "restart", "reload", "enable", "disable", "mask", "unmask", "kill", "daemon-reload", "reset-failed"},
@@ -25,6 +26,8 @@ _VERBS = {  # tool -> subcommands that change state
     "apt-get": {"install", "upgrade", "update", "remove", "purge", "autoremove", "dist-upgrade"},
     "yum": {"install", "update", "upgrade", "remove"}, "dnf": {"install", "update", "upgrade", "remove"},
     "npm": {"install", "i", "update", "ci", "uninstall", "run", "start", "publish", "prune", "dedupe"},
+    "pnpm": {"install", "i", "update", "add", "remove", "build", "run", "publish", "prune"},
+    "yarn": {"install", "add", "upgrade", "remove", "build", "run", "publish"},
     "pip": {"install", "uninstall"}, "pip3": {"install", "uninstall"},
     "kubectl": {"apply", "delete", "rollout", "scale", "edit", "patch", "create", "drain", "cordon", "exec"},
     "crontab": {"-e", "-r"},

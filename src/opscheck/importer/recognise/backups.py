@@ -116,6 +116,17 @@ def _extract_drill(pipe: Pipe, ctx: Ctx, argv: list[str], archive: str):
     return [draft]
 
 
+def listing(pipe: Pipe, ctx: Ctx, paths: list[str]):
+    """`ls -lt /var/backups/db/` ("check the last backup"): the set's age and count."""
+    drafts = []
+    for path in paths:
+        target = path.rstrip("/") + "/*" if path.endswith("/") or not _GLOB.search(path.rsplit("/", 1)[-1]) else path
+        draft = _entry(ctx, target)
+        if draft:
+            drafts.append(draft)
+    return drafts or None
+
+
 def gunzip(pipe: Pipe, ctx: Ctx):
     argv = pipe.main.argv
     if "-t" not in argv and not (name(argv) == "gzip" and "-t" in argv):

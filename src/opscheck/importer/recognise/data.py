@@ -9,7 +9,7 @@ from opscheck import sqlguard
 from opscheck.importer.recognise import Ctx, flag_value, levels, positionals
 from opscheck.importer.shell import Pipe
 
-_CONTAINER_NOTE = "PLACEHOLDER: the runbook reaches it with `docker exec {0}`; give the address the runner can reach"
+_CONTAINER_NOTE = "PLACEHOLDER: the runbook reaches it inside `{0}` (docker/kubectl exec); give the address the runner can reach"
 
 
 def _pg_dsn(argv: list[str], container: str | None) -> tuple[str, dict, list[str]]:
@@ -17,6 +17,10 @@ def _pg_dsn(argv: list[str], container: str | None) -> tuple[str, dict, list[str
     host, port = flag_value(argv, "-h", "--host"), flag_value(argv, "-p", "--port")
     user, db = flag_value(argv, "-U", "--username"), flag_value(argv, "-d", "--dbname")
     notes: list[str] = []
+    named = next((a for a in positionals(argv, ("-c", "-h", "-p", "-U", "-d", "-f", "--command")) if re.fullmatch(r"\$\{?\w+\}?", a)), None)
+    if named and not host:
+        env = named.strip("${}")
+        return f"env:{env}", {env: "the database URL the runbook keeps in $" + env}, notes
     if url and not re.search(r":[^@/]*@", url.split("//", 1)[1]) and "$" not in url:
         return url, {}, notes
     if host and db and "$" not in host + (db or "") and not container:

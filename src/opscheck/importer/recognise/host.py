@@ -97,6 +97,10 @@ def modes(pipe: Pipe, ctx: Ctx):
         return [_file_draft(ctx, root, {"no_world_writable": True}, "files.world_writable")]
     if name(argv) == "ls" and not any("l" in a for a in argv[1:] if a.startswith("-")):
         return None
+    if name(argv) == "ls" and paths and all("backup" in p.lower() for p in paths):
+        from opscheck.importer.recognise.backups import listing
+
+        return listing(pipe, ctx, paths)
     drafts = []
     for path in paths:
         base = path.rstrip("/").rsplit("/", 1)[-1]
@@ -171,6 +175,13 @@ def systemctl(pipe: Pipe, ctx: Ctx):
     return [ctx.draft("services", "services.units", u, {"units": [u]}) for u in units]
 
 
+def service(pipe: Pipe, ctx: Ctx):
+    words = positionals(pipe.main.argv)
+    if len(words) == 2 and words[1] == "status":
+        return [ctx.draft("services", "services.units", words[0], {"units": [words[0]]})]
+    return None
+
+
 _READ_VERBS = {"status", "env-status", "health", "healthcheck", "check", "version", "--version", "info", "ping", "ls", "list"}
 
 
@@ -231,5 +242,5 @@ COMMANDS = {
     "netstat": listening, "ss": listening, "ps": processes, "pgrep": processes,
     "ls": modes, "find": modes, "stat": modes, "env": env_flags, "printenv": env_flags,
     "apt": apt_list, "apt-get": apt_list, "systemctl": systemctl, "npm": audit, "pip-audit": audit,
-    "dig": dig, "nslookup": dig, "host": dig,
+    "dig": dig, "nslookup": dig, "host": dig, "service": service,
 }

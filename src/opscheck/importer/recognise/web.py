@@ -23,11 +23,20 @@ def env_name(text: str, fallback: str) -> str:
 
 def curl(pipe: Pipe, ctx: Ctx):
     argv = pipe.main.argv
-    urls = [a for a in positionals(argv, _CURL_VALUE) if re.match(r"^(https?|wss?)://", a)]
+    notes, placeholders = [], {}
+    args = positionals(argv, _CURL_VALUE)
+    urls = [a for a in args if re.match(r"^(https?|wss?)://", a)]
+    for arg in args if not urls else ():
+        if re.match(r"^(localhost|127\.0\.0\.1|[\w-]+(\.[\w-]+)+)(:\d+)?(/|$)", arg):
+            urls = [f"http://{arg}"]  # curl's default scheme
+        elif re.match(r"^\$\{?\w+\}?(/|$)", arg):
+            urls = ["http://placeholder.invalid" + re.sub(r"^\$\{?\w+\}?", "", arg)]
+            notes.append(f"PLACEHOLDER: the URL starts with {arg.split('/')[0]}; put the service's base URL")
+        if urls:
+            break
     if not urls:
         return None
     url = urls[0]
-    notes, placeholders = [], {}
     entry: dict = {}
     parts = urlsplit(url)
     if parts.password or parts.username:
