@@ -157,7 +157,7 @@ def test_cli_writes_the_draft_and_says_what_it_left_out(tmp_path, capsys):
     out = tmp_path / "draft.yml"
     assert main(["import", str(RUNBOOKS / "trading-24x7-operations.md"), f"--out={out}"]) == 0
     err = capsys.readouterr().err
-    assert "trading-24x7-operations.md: drafted 20 checks" in err and "39 change state, 9 not recognised" in err
+    assert "trading-24x7-operations.md: drafted 22 checks" in err and "39 change state, 7 not recognised" in err
     assert validate.check_text(out.read_text()) == []
     assert main(["import", str(tmp_path / "missing.md")]) == 3
     assert capsys.readouterr().err.strip().endswith("missing.md: cannot read runbook: No such file or directory")

@@ -74,6 +74,7 @@ EXPECTED = {
         ("audits", "/PLACEHOLDER/app", {"high": 1}),
         ("audits", "/PLACEHOLDER/app/services/tick-backend", {"high": 1}),
         ("audits", "/PLACEHOLDER/app/libs/cTrader-Layer", {"high": 1}),
+        ("dns", "live.ctraderapi.com", {}),                              # ping -c 10: the broker API resolves
     ],
 }
 

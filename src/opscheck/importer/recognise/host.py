@@ -175,6 +175,15 @@ def systemctl(pipe: Pipe, ctx: Ctx):
     return [ctx.draft("services", "services.units", u, {"units": [u]}) for u in units]
 
 
+def ping(pipe: Pipe, ctx: Ctx):
+    """`ping -c 4 api.example.com`: a dependency that must resolve (ICMP itself is not checked)."""
+    hosts = positionals(pipe.main.argv, ("-c", "-i", "-w", "-W", "-s", "-I", "-t"))
+    if not hosts or not re.search(r"[A-Za-z]", hosts[0]) or "." not in hosts[0] or "$" in hosts[0]:
+        return None
+    return [ctx.draft("dns", "dns", hosts[0], {"query": hosts[0], "type": "A"},
+                      notes=["REVIEW: the runbook pings it; opscheck checks that the name resolves (add tcp: host:port to reach it)"])]
+
+
 def service(pipe: Pipe, ctx: Ctx):
     words = positionals(pipe.main.argv)
     if len(words) == 2 and words[1] == "status":
@@ -242,5 +251,5 @@ COMMANDS = {
     "netstat": listening, "ss": listening, "ps": processes, "pgrep": processes,
     "ls": modes, "find": modes, "stat": modes, "env": env_flags, "printenv": env_flags,
     "apt": apt_list, "apt-get": apt_list, "systemctl": systemctl, "npm": audit, "pip-audit": audit,
-    "dig": dig, "nslookup": dig, "host": dig, "service": service,
+    "dig": dig, "nslookup": dig, "host": dig, "service": service, "ping": ping,
 }
