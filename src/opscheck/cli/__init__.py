@@ -21,6 +21,7 @@ SUBCOMMANDS = {
     "report": "opscheck.cli.report",
     "serve": "opscheck.cli.serve",
     "status": "opscheck.cli.status",
+    "import": "opscheck.cli.importer",
 }
 
 
