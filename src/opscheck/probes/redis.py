@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from opscheck.errors import Unmeasurable
 from opscheck.inventory.sections.redis import RedisItem
 from opscheck.measurement import Measurement, Target
-from opscheck.probes.redis_client import call, config_get, info
+from opscheck.probes.redis_client import RefusesWrites, call, config_get, info
 from opscheck.registry import Kind
 from opscheck.targets import aspect_targets
 from opscheck.units import format_duration, format_size
@@ -51,7 +51,11 @@ def _uptime_note(server: dict) -> str:
 
 def probe_ping(target: Target) -> Measurement:
     start = time.monotonic()
-    call(target, "PING")
+    problems: tuple[str, ...] = ()
+    try:
+        call(target, "PING")
+    except RefusesWrites as exc:
+        problems = (str(exc),)  # the server answered: the round trip counts, the refusal is the fault
     latency = time.monotonic() - start
     evidence: dict = {"round_trip_s": round(latency, 4)}
     notes: tuple[str, ...] = ()
@@ -61,7 +65,9 @@ def probe_ping(target: Target) -> Measurement:
         notes = (f"Redis {server.get('redis_version')}",)
     except Unmeasurable as exc:
         evidence["info"] = str(exc)  # PING alone answers this check; INFO is the others' business
-    return Measurement(value=round(latency, 4), unit="s", subject="ping", evidence=evidence, notes=notes)
+    return Measurement(
+        value=round(latency, 4), unit="s", subject="ping", evidence=evidence, notes=notes, problems=problems,
+    )
 
 
 def probe_memory(target: Target) -> Measurement:
