@@ -288,3 +288,29 @@ def test_server_refusing_writes_after_a_failed_save_is_named_not_hidden():
     for kind in ("redis_memory", "redis_clients", "redis_evictions", "redis_blocked_clients"):
         assert found[kind].verdict is Verdict.OK, found[kind].summary
         assert found[kind].measurement.value is not None
+
+
+@pytest.mark.parametrize(("kind", "section", "field"), [
+    ("redis_blocked_clients", "clients", "blocked_clients"),
+    ("redis_evictions", "stats", "evicted_keys"),
+    ("redis_rejected_connections", "stats", "rejected_connections"),
+    ("redis_hit_ratio", "stats", "keyspace_hits"),
+    ("redis_replication", "replication", "connected_slaves"),
+    ("redis_memory", "memory", "maxmemory"),
+])
+def test_a_number_info_leaves_out_is_unknown_never_zero(server, monkeypatch, kind, section, field):
+    """A Redis-compatible server (or an old one) whose INFO lacks a field: UNKNOWN naming it, not a 0 judged OK."""
+    from opscheck.probes import redis as redis_probe
+
+    real = redis_probe.info
+
+    def without_field(target, wanted=None):
+        found = dict(real(target, wanted))
+        if wanted == section:
+            found.pop(field, None)
+        return found
+
+    monkeypatch.setattr(redis_probe, "info", without_field)
+    r = result({"redis": [{"name": "cache", "url": server.url}]}, kind)
+    assert r.verdict is Verdict.UNKNOWN, r.summary
+    assert r.summary == f"cache: INFO {section} does not report {field}"

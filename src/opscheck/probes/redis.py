@@ -45,6 +45,14 @@ def _aspect_targets(kind: str):
     return aspect_targets("redis", kind, key, check, entry_name)
 
 
+def _field(section: dict, name: str, where: str):
+    """A number INFO must report; one it leaves out (an old or Redis-compatible server) is UNKNOWN, never 0."""
+    value = section.get(name)
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        raise Unmeasurable(f"INFO {where} does not report {name}")
+    return value
+
+
 def _uptime_note(server: dict) -> str:
     return f"since start {format_duration(server.get('uptime_in_seconds', 0))} ago"
 
@@ -73,7 +81,7 @@ def probe_ping(target: Target) -> Measurement:
 def probe_memory(target: Target) -> Measurement:
     """used_memory as % of maxmemory; without maxmemory, of the machine's memory (and say so)."""
     mem = info(target, "memory")
-    used, limit = mem["used_memory"], mem.get("maxmemory", 0)
+    used, limit = _field(mem, "used_memory", "memory"), _field(mem, "maxmemory", "memory")
     evidence = {k: mem.get(k) for k in (
         "used_memory", "used_memory_human", "used_memory_rss", "used_memory_peak_human", "maxmemory",
         "maxmemory_human", "maxmemory_policy", "total_system_memory", "mem_fragmentation_ratio",
@@ -94,7 +102,7 @@ def probe_memory(target: Target) -> Measurement:
 def _counter(field: str, subject: str):
     def probe(target: Target) -> Measurement:
         stats, server = info(target, "stats"), info(target, "server")
-        count = stats.get(field, 0)
+        count = _field(stats, field, "stats")
         uptime = max(server.get("uptime_in_seconds", 0), 1)
         return Measurement(
             value=count, subject=subject, label="",
@@ -156,23 +164,28 @@ def probe_replication(target: Target) -> Measurement:
     if repl.get("role") == "slave":
         if repl.get("master_link_status") != "up":
             problems.append(f"link to master {repl.get('master_host')}:{repl.get('master_port')} is {repl.get('master_link_status')}")
-        silence = repl.get("master_last_io_seconds_ago", -1)
+        silence = repl.get("master_last_io_seconds_ago")
+        if not isinstance(silence, int) and not problems:
+            raise Unmeasurable("INFO replication of this replica has no master_last_io_seconds_ago")
         keep = ("role", "master_host", "master_port", "master_link_status", "master_last_io_seconds_ago",
                 "master_sync_in_progress", "slave_repl_offset", "master_link_down_since_seconds")
         return Measurement(
-            value=max(silence, 0), unit="s", subject="replica: master last heard", label="ago",
+            # -1: never heard from the master (link down, already a problem): no number to judge.
+            value=silence if isinstance(silence, int) and silence >= 0 else None, unit="s", subject="replica: master last heard", label="ago",
             evidence={k: repl.get(k) for k in keep if k in repl}, problems=tuple(problems),
         )
-    offset = repl.get("master_repl_offset", 0)
+    offset = _field(repl, "master_repl_offset", "replication")
     replicas = []
-    for i in range(repl.get("connected_slaves", 0)):
+    for i in range(_field(repl, "connected_slaves", "replication")):
         replica = repl.get(f"slave{i}") or {}
         replicas.append({**replica, "behind_bytes": offset - replica.get("offset", offset)})
         if replica.get("state") != "online":
             problems.append(f"replica {replica.get('ip')}:{replica.get('port')} is {replica.get('state')}")
     if len(replicas) < limits.min_replicas:
         problems.append(f"{len(replicas)} replicas connected, expected at least {limits.min_replicas}")
-    worst = max((r.get("lag", 0) for r in replicas), default=0)
+    if any(not isinstance(r.get("lag"), int) for r in replicas if r.get("state") == "online"):
+        raise Unmeasurable(f"INFO replication gives no lag for an online replica: {replicas}")
+    worst = max((r["lag"] for r in replicas if isinstance(r.get("lag"), int)), default=0)
     return Measurement(
         value=worst, unit="s", subject="worst replica lag", label="",
         evidence={"role": repl.get("role"), "master_repl_offset": offset, "replicas": replicas},
@@ -182,7 +195,7 @@ def probe_replication(target: Target) -> Measurement:
 
 def probe_hit_ratio(target: Target) -> Measurement:
     stats = info(target, "stats")
-    hits, misses = stats.get("keyspace_hits", 0), stats.get("keyspace_misses", 0)
+    hits, misses = _field(stats, "keyspace_hits", "stats"), _field(stats, "keyspace_misses", "stats")
     evidence = {"keyspace_hits": hits, "keyspace_misses": misses}
     if hits + misses < target.spec.min_lookups:
         return Measurement(
@@ -195,7 +208,7 @@ def probe_hit_ratio(target: Target) -> Measurement:
 def probe_blocked_clients(target: Target) -> Measurement:
     clients = info(target, "clients")
     return Measurement(
-        value=clients.get("blocked_clients", 0), subject="blocked clients", label="",
+        value=_field(clients, "blocked_clients", "clients"), subject="blocked clients", label="",
         evidence={k: clients.get(k) for k in ("blocked_clients", "connected_clients", "clients_in_timeout_table")},
     )
 

@@ -114,7 +114,9 @@ def probe_memory(target: Target) -> Measurement:
 
 def probe_swap(target: Target) -> Measurement:
     info = _meminfo(target)
-    total, free = info.get("SwapTotal", 0), info.get("SwapFree", 0)
+    total, free = info.get("SwapTotal"), info.get("SwapFree")
+    if total is None or free is None:
+        raise Unmeasurable("/proc/meminfo has no SwapTotal/SwapFree")
     evidence = {"SwapTotal_kB": total, "SwapFree_kB": free}
     if total == 0:
         return Measurement(value=0.0, unit="%", subject="swap", label="used", evidence=evidence, notes=("no swap configured",))
