@@ -67,6 +67,8 @@ def probe(target: Target) -> Measurement:
     if result.get("error"):
         if result.get("missing"):
             raise TargetDown(f"log {item.path} does not exist on {target.host}")
+        if result.get("denied"):
+            raise Unmeasurable(result["error"])
         raise Unmeasurable(f"cannot read {item.path} on {target.host}: {result['error']}")
     if result["lines_read"] > 1 and result["timestamped"] == 0:
         raise Unmeasurable(
