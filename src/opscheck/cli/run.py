@@ -12,6 +12,7 @@ import argparse
 import os
 import re
 import sys
+import time
 from pathlib import Path
 
 from opscheck.redact import redact
@@ -107,6 +108,8 @@ class _Runner:
             fail_on=args.fail_on,
             deadline=args.deadline,
             deadline_s=deadline_s,
+            # From here, not from pytest's start-up: the run must end by then, imports included.
+            deadline_at=time.time() + deadline_s if deadline_s else None,
             check_timeout_s=timeout_s or None,
             workers=args.workers,
             severity=args.severity,
