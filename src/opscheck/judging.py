@@ -38,7 +38,7 @@ def evaluate(measurement: Measurement, threshold: Threshold | None = None) -> Re
     verdict = Verdict.OK
     parts: list[str] = []
     if m.value is not None and (threshold is not None or m.label):
-        reading = f"{subject} {format_value(m.value, m.unit)}".strip()
+        reading = f"{subject} {_shown(m.value, m.unit, threshold)}".strip()
         if m.label:
             reading += f" {m.label}"
         if threshold is not None and isinstance(m.value, (int, float)) and not isinstance(m.value, bool):
@@ -60,6 +60,23 @@ def evaluate(measurement: Measurement, threshold: Threshold | None = None) -> Re
     elif not parts:
         summary = "ok"
     return Result(verdict, _with_notes(summary, m), m, severity)
+
+
+def _shown(value, unit: str, threshold: Threshold | None) -> str:
+    """The value as the summary prints it: rounded, but never onto a limit it is not equal to.
+
+    The threshold judges the exact value; 80.04 % past warn 80 % must not read "80% (warn 80%)".
+    """
+    text = format_value(value, unit)
+    if threshold is None or unit not in ("%", "") or not isinstance(value, float):
+        return text
+    for limit in (threshold.warn, threshold.crit):
+        if limit is not None and value != limit and text == format_value(limit, unit):
+            for digits in range(2, 7):
+                exact = f"{value:.{digits}f}".rstrip("0").rstrip(".")
+                if exact != f"{limit:.{digits}f}".rstrip("0").rstrip("."):
+                    return f"{exact}{unit}" if unit == "%" else exact
+    return text
 
 
 def _with_notes(summary: str, m: Measurement) -> str:

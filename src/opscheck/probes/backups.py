@@ -77,8 +77,8 @@ def probe_size(target: Target) -> Measurement:
         previous = files[1]
         evidence["previous"] = previous.describe(now)
         if previous.size > 0:
-            shrink = round(100.0 * (previous.size - latest.size) / previous.size, 1)
-            evidence["shrink_percent"] = shrink
+            shrink = 100.0 * (previous.size - latest.size) / previous.size
+            evidence["shrink_percent"] = round(shrink, 2)
             limits = item.max_shrink.threshold()
             verdict = limits.judge(shrink)
             message = (f"shrank {format_value(shrink, '%')} from {format_size(previous.size)} ({previous.name}) "

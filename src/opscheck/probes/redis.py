@@ -92,7 +92,7 @@ def probe_memory(target: Target) -> Measurement:
         notes = ("no maxmemory set: measured against system memory",)
         if not limit:
             raise Unmeasurable("no maxmemory set and the server does not report total_system_memory")
-    percent = round(100.0 * used / limit, 1)
+    percent = 100.0 * used / limit
     return Measurement(
         value=percent, unit="%", subject="memory", label=f"used ({format_size(used)} of {format_size(limit)})",
         evidence=evidence, notes=notes,
@@ -123,7 +123,7 @@ def probe_clients(target: Target) -> Measurement:
         maxclients = int(found)
     connected = clients["connected_clients"]
     return Measurement(
-        value=round(100.0 * connected / max(maxclients, 1), 1), unit="%", subject="clients",
+        value=100.0 * connected / max(maxclients, 1), unit="%", subject="clients",
         label=f"connected ({connected} of maxclients {maxclients})",
         evidence={k: clients.get(k) for k in ("connected_clients", "blocked_clients", "tracking_clients")} | {"maxclients": maxclients},
     )
@@ -150,7 +150,7 @@ def probe_last_save(target: Target) -> Measurement:
         "rdb_last_bgsave_time_sec", "aof_enabled", "aof_last_bgrewrite_status", "aof_last_write_status",
     )
     return Measurement(
-        value=round(age, 1), unit="s", subject="last RDB save", label="ago",
+        value=age, unit="s", subject="last RDB save", label="ago",
         evidence={k: persistence.get(k) for k in keep if k in persistence} | {"save": save},
         problems=tuple(problems), notes=tuple(notes),
     )
@@ -202,7 +202,7 @@ def probe_hit_ratio(target: Target) -> Measurement:
             subject="keyspace hit ratio", evidence=evidence,
             notes=(f"only {hits + misses} lookups since start, fewer than min_lookups {target.spec.min_lookups}: not judged",),
         )
-    return Measurement(value=round(100.0 * hits / (hits + misses), 1), unit="%", subject="keyspace hit ratio", evidence=evidence)
+    return Measurement(value=100.0 * hits / (hits + misses), unit="%", subject="keyspace hit ratio", evidence=evidence)
 
 
 def probe_blocked_clients(target: Target) -> Measurement:
