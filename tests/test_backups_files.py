@@ -141,7 +141,7 @@ def test_too_few_backups_is_crit_and_sidecars_do_not_count(tmp_path, dumps):
 def test_missing_directory_and_empty_set_are_crit(tmp_path):
     result, _ = one(tmp_path, "backup_age", entry(tmp_path / "nowhere", max_age="4h"))
     assert result.verdict.value == "CRIT"
-    assert result.summary == f"local:db: backup directory {tmp_path}/nowhere does not exist on local"
+    assert result.summary == f"local:db: backup directory {tmp_path}/nowhere does not exist"
     (tmp_path / "empty").mkdir()
     result, _ = one(tmp_path, "backup_age", entry(tmp_path / "empty", max_age="4h"))
     assert result.verdict.value == "CRIT" and "no backup matches" in result.summary

@@ -32,7 +32,8 @@ def evaluate(measurement: Measurement, threshold: Threshold | None = None) -> Re
 
     if m.error is not None:
         verdict = Verdict.CRIT if m.down else Verdict.UNKNOWN
-        summary = f"{subject}: {m.error}" if subject else m.error
+        error = _without_host(m.error, subject, target)
+        summary = f"{subject}: {error}" if subject else error
         return Result(verdict, _with_notes(summary, m), m, severity)
 
     verdict = Verdict.OK
@@ -60,6 +61,14 @@ def evaluate(measurement: Measurement, threshold: Threshold | None = None) -> Re
     elif not parts:
         summary = "ok"
     return Result(verdict, _with_notes(summary, m), m, severity)
+
+
+def _without_host(error: str, subject: str, target) -> str:
+    """A host's own error ("app-1: unreachable") under an id that names the host already says it once."""
+    host = target.host.name if target is not None and target.host is not None else None
+    if host and error.startswith(f"{host}: ") and (subject == host or subject.startswith(f"{host}:")):
+        return error[len(host) + 2:]
+    return error
 
 
 def _shown(value, unit: str, threshold: Threshold | None) -> str:

@@ -40,6 +40,11 @@ def make_target(
     )
 
 
+def host_id(host: HostRef, item: Item, *rest: str) -> str:
+    """`host:name:rest…`: the entry's `name:` where it gives one, as every test id uses it."""
+    return ":".join([host.name, *([item.name] if item.name else []), *rest])
+
+
 def aspect_targets(section: str, kind: str, key: str, check: str, name: Callable[[Item, int], str]):
     """Targets of one aspect (`connections`, `memory`, …) of every entry of a service section.
 

@@ -69,12 +69,12 @@ def list_backups(target: Target, timeout: float | None = None) -> list[BackupFil
     command = _LIST.format(path=quoted, pattern=shlex.quote(item.pattern), missing=missing_sh(quoted))
     result = run(target.host, command, timeout or target.timeout)
     if result.rc == 3:
-        raise TargetDown(f"backup directory {item.path} does not exist on {target.host}")
+        raise TargetDown(f"backup directory {item.path} does not exist")
     if result.rc == 5 or (result.rc != 0 and "Permission denied" in result.stderr):
         raise Unmeasurable(denied(item.path))
     if result.rc != 0:
         reason = result.stderr.strip() or f"exit {result.rc}"
-        raise Unmeasurable(f"cannot list {item.path}/{item.pattern} on {target.host}: {reason[:300]}")
+        raise Unmeasurable(f"cannot list {item.path}/{item.pattern}: {reason[:300]}")
     return parse_listing(item.path, result.stdout)
 
 
@@ -104,7 +104,7 @@ def newest(target: Target, timeout: float | None = None) -> tuple[BackupFile, li
     files = list_backups(target, timeout)
     if not files:
         item = target.spec
-        raise TargetDown(f"no backup matches {item.path}/{item.pattern} on {target.host}")
+        raise TargetDown(f"no backup matches {item.path}/{item.pattern}")
     return files[0], files
 
 

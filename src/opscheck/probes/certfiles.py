@@ -33,7 +33,7 @@ def targets(inventory: Inventory) -> list[Target]:
         for host in inventory.hosts_for(item):
             out.append(
                 make_target(
-                    inventory, item, kind="cert_file", id=f"{host.name}:{item.file}", check="certificate file",
+                    inventory, item, kind="cert_file", id=f"{host.name}:{item.name or item.file}", check="certificate file",
                     host=host, threshold=item.days.threshold(),
                 )
             )

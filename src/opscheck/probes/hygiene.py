@@ -11,7 +11,7 @@ from opscheck.host import read_file, run
 from opscheck.inventory.model import Inventory
 from opscheck.measurement import Measurement, Target
 from opscheck.registry import Kind
-from opscheck.targets import make_target
+from opscheck.targets import host_id, make_target
 from opscheck.units import format_duration
 
 SHOWN = 30
@@ -38,7 +38,7 @@ def _targets(kind: str, check: str, key: str):
                 continue
             threshold = setting.threshold() if hasattr(setting, "threshold") else None
             for host in inventory.hosts_for(item):
-                out.append(make_target(inventory, item, kind=kind, id=host.name, check=check, host=host, spec=setting, threshold=threshold))
+                out.append(make_target(inventory, item, kind=kind, id=host_id(host, item), check=check, host=host, spec=setting, threshold=threshold))
         return out
 
     return targets

@@ -36,6 +36,12 @@ _locks: dict[tuple, threading.Lock] = {}
 _guard = threading.Lock()
 
 
+def _id(host: str, item, pattern: str) -> str:
+    """`host:name:pattern`, the path where the entry has no name; `pattern:` shorthand is named after the entry."""
+    parts = [host, item.name or item.path] + ([pattern] if pattern != item.name else [])
+    return ":".join(parts)
+
+
 def targets(inventory: Inventory) -> list[Target]:
     out = []
     for item in inventory.logs:
@@ -44,7 +50,7 @@ def targets(inventory: Inventory) -> list[Target]:
             for name, pattern in patterns.items():
                 out.append(
                     make_target(
-                        inventory, item, kind="log_pattern", id=f"{host.name}:{item.path}:{name}",
+                        inventory, item, kind="log_pattern", id=_id(host.name, item, name),
                         check=f"log pattern {name}", host=host, threshold=pattern.threshold(),
                         pattern_name=name,
                     )
@@ -66,10 +72,10 @@ def probe(target: Target) -> Measurement:
     result = _scan(target)
     if result.get("error"):
         if result.get("missing"):
-            raise TargetDown(f"log {item.path} does not exist on {target.host}")
+            raise TargetDown(f"log {item.path} does not exist")
         if result.get("denied"):
             raise Unmeasurable(result["error"])
-        raise Unmeasurable(f"cannot read {item.path} on {target.host}: {result['error']}")
+        raise Unmeasurable(f"cannot read {item.path}: {result['error']}")
     if result["lines_read"] > 1 and result["timestamped"] == 0:
         raise Unmeasurable(
             f"no line of {item.path} has a timestamp opscheck knows (ISO 8601, syslog, nginx combined, "
@@ -111,7 +117,7 @@ def _scan(target: Target) -> dict:
         command = f"python3 -c {shlex.quote(SCANNER.read_text())} {shlex.quote(json.dumps(args))}"
         out = run(target.host, command, target.timeout)
         if out.rc == 127:
-            raise Unmeasurable(f"python3 is needed on {target.host} to scan logs: {out.stderr.strip()[:200]}")
+            raise Unmeasurable(f"python3 is needed to scan logs: {out.stderr.strip()[:200]}")
         try:
             result = json.loads(out.stdout)
         except ValueError:

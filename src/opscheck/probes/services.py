@@ -16,7 +16,7 @@ from opscheck.probes.processes import (
     processes,
 )
 from opscheck.registry import Kind
-from opscheck.targets import make_target
+from opscheck.targets import host_id, make_target
 
 UNIT_PROPERTIES = "Id,LoadState,ActiveState,SubState,UnitFileState,Result,MainPID,ActiveEnterTimestamp"
 # UnitFileStates that start the unit at boot, or need no enabling.
@@ -29,7 +29,7 @@ def _targets(kind: str, check: str, entries):
         for item in inventory.services:
             for host in inventory.hosts_for(item):
                 for key, spec in entries(item):
-                    out.append(make_target(inventory, item, kind=kind, id=f"{host.name}:{key}", check=check, host=host, spec=spec))
+                    out.append(make_target(inventory, item, kind=kind, id=host_id(host, item, key), check=check, host=host, spec=spec))
         return out
 
     return targets
@@ -41,7 +41,7 @@ def _allow_list_targets(inventory: Inventory) -> list[Target]:
         if item.only is None:
             continue
         for host in inventory.hosts_for(item):
-            out.append(make_target(inventory, item, kind="listeners", id=host.name, check="only expected listeners", host=host, spec=item))
+            out.append(make_target(inventory, item, kind="listeners", id=host_id(host, item), check="only expected listeners", host=host, spec=item))
     return out
 
 
@@ -54,7 +54,7 @@ def probe_unit(target: Target) -> Measurement:
     result = run(target.host, script, target.timeout)
     if result.stdout.startswith("NO-SYSTEMD"):
         pid1 = result.stdout.split("\n", 1)[1].strip() or "unknown"
-        raise Unmeasurable(f"systemd is not running on {target.host.name} (PID 1 is {pid1}): units cannot be checked")
+        raise Unmeasurable(f"systemd is not running (PID 1 is {pid1}): units cannot be checked")
     if result.rc != 0:
         raise Unmeasurable(f"systemctl show {unit}: {result.stderr.strip() or f'exit {result.rc}'}")
     return judge_unit(unit, parse_show(result.stdout))

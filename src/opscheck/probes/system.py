@@ -7,7 +7,7 @@ from opscheck.host import read_file, run
 from opscheck.inventory.model import Inventory
 from opscheck.measurement import Measurement, Target
 from opscheck.registry import Kind
-from opscheck.targets import make_target
+from opscheck.targets import host_id, make_target
 
 
 def _mount_targets(kind: str, check: str, section_key: str):
@@ -18,7 +18,7 @@ def _mount_targets(kind: str, check: str, section_key: str):
                 for limits in getattr(item, section_key):
                     out.append(
                         make_target(
-                            inventory, item, kind=kind, id=f"{host.name}:{limits.mount}", check=check,
+                            inventory, item, kind=kind, id=host_id(host, item, limits.mount), check=check,
                             host=host, spec=limits, threshold=limits.threshold(),
                         )
                     )
@@ -37,7 +37,7 @@ def _host_targets(kind: str, check: str, key: str):
             for host in inventory.hosts_for(item):
                 out.append(
                     make_target(
-                        inventory, item, kind=kind, id=host.name, check=check,
+                        inventory, item, kind=kind, id=host_id(host, item), check=check,
                         host=host, spec=limits, threshold=limits.threshold(),
                     )
                 )

@@ -40,7 +40,7 @@ def targets(inventory: Inventory) -> list[Target]:
         if item.endpoint is None:
             continue
         shown = f"{item.servername}@{item.endpoint}" if item.servername else item.endpoint
-        out.append(make_target(inventory, item, kind="tls_endpoint", id=shown, check="tls certificate", threshold=item.days.threshold()))
+        out.append(make_target(inventory, item, kind="tls_endpoint", id=item.name or shown, check="tls certificate", threshold=item.days.threshold()))
     return out
 
 
