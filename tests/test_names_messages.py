@@ -46,3 +46,19 @@ def test_an_unreachable_host_is_named_once():
     assert result.verdict is Verdict.CRIT, result.summary
     assert result.summary.startswith(f"{host}: unreachable: ")
     assert not result.summary.startswith(f"{host}: {host}"), result.summary
+
+
+def test_an_expired_certificate_counts_days_one_way():
+    """Expired 2.5 days ago: "-3 days left" and "(3 days ago)", never "-3 days left … (2 days ago)"."""
+    from datetime import datetime, timezone
+
+    from http_tls_servers import issue
+
+    from opscheck.probes import x509info
+
+    cert = issue("expired.test", days=-2.5, valid_from_days=-90).cert  # its helper adds an hour: 2.46 days ago
+    now = datetime.now(timezone.utc)
+    m = x509info.days_measurement("site", [cert], now, problems=tuple(x509info.expiry_problems([cert], now)))
+    assert m.value == -3
+    (problem,) = m.problems
+    assert problem.endswith("(3 days ago)"), problem
