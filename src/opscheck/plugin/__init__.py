@@ -64,6 +64,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     collection.generate_tests(metafunc)
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: object):
+    return collection.without_empty(collector, name, (yield))
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     if config.stash.get(collection.NEEDS_INVENTORY, False) and collection.INVENTORY not in config.stash:
