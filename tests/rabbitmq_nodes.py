@@ -7,6 +7,7 @@ name, ports, data and log folders and Erlang cookie (HOME), so the shared broker
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -86,9 +87,7 @@ class RabbitNode:
 
     def stop(self) -> None:
         if self.process.poll() is None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGKILL)  # the node's own session: beam and its helpers
-            except ProcessLookupError:
-                pass
             self.process.wait(timeout=30)
         shutil.rmtree(self.dir, ignore_errors=True)

@@ -119,7 +119,7 @@ def test_shrink_by_80_percent_is_crit(tmp_path):
 def test_newest_below_min_size_is_crit(tmp_path, dumps):
     result, m = one(tmp_path, "backup_size", entry(dumps, min_size="1MB"))
     assert result.verdict.value == "CRIT" and m.value < 1_000_000
-    assert result.summary.startswith("newest db_2.sql.gz ") and "(crit below 976.6KiB)" in result.summary
+    assert result.summary.startswith("newest db_2.sql.gz ") and "(crit below 1MB)" in result.summary
 
 
 def test_retention_broken_warns_with_the_oldest_file(tmp_path, dumps):

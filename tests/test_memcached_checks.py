@@ -22,6 +22,7 @@ from opscheck.inventory import load_inventory
 from opscheck.judging import evaluate
 from opscheck.measuring import measure
 from opscheck.registry import get
+from opscheck.units import format_value
 from opscheck.verdict import Verdict
 
 KINDS = ("memcached", "memcached_hit_ratio", "memcached_evictions", "memcached_connections", "memcached_memory")
@@ -199,7 +200,7 @@ def test_connections_against_max_connections(memcached_server, tmp_path):
     assert ev["max_connections"] == 64 and ev["curr_connections"] >= 41  # the 40 held and the probe's own
     assert result.measurement.value == pytest.approx(100 * ev["curr_connections"] / 64)
     assert result.summary == (
-        f"{server.address} {result.measurement.value:g}% of max connections ({ev['curr_connections']}/64) (warn 50%, crit 90%)"
+        f"{server.address} {format_value(result.measurement.value, '%')} of max connections ({ev['curr_connections']}/64) (warn 50%, crit 90%)"
     )
 
 

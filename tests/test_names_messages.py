@@ -62,3 +62,16 @@ def test_an_expired_certificate_counts_days_one_way():
     assert m.value == -3
     (problem,) = m.problems
     assert problem.endswith("(3 days ago)"), problem
+
+
+def test_size_limits_print_in_the_unit_the_user_wrote():
+    """A real database of a few MB against `warn: 1MB, crit: 1GiB`: the limits read as written, and
+    the size beside a decimal limit in decimal units (never `warn 976.6KiB`)."""
+    from pg_servers import dsn, result
+
+    r = result({"postgres": [{"name": "main", "dsn": dsn("test"), "database_size": {"warn": "1MB", "crit": "1GiB"}}]},
+               "pg_database_size")
+    assert r.verdict is Verdict.WARN, r.summary
+    assert "(warn 1MB, crit 1GiB)" in r.summary
+    assert "KiB" not in r.summary and "MiB" not in r.summary
+    assert r.measurement.value > 1_000_000

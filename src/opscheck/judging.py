@@ -7,7 +7,7 @@ from opscheck.measurement import Measurement
 from opscheck.recording import record
 from opscheck.result import Result
 from opscheck.threshold import Threshold
-from opscheck.units import format_value
+from opscheck.units import format_size, format_value
 from opscheck.verdict import DEFAULT_SEVERITY, Verdict
 
 
@@ -76,6 +76,9 @@ def _shown(value, unit: str, threshold: Threshold | None) -> str:
 
     The threshold judges the exact value; 80.04 % past warn 80 % must not read "80% (warn 80%)".
     """
+    limits = (threshold.warn, threshold.crit) if threshold is not None else ()
+    if unit == "B" and isinstance(value, (int, float)) and any(getattr(limit, "decimal", False) for limit in limits):
+        return format_size(value, decimal=True)  # beside a limit written in GB, not in GiB
     text = format_value(value, unit)
     if threshold is None or unit not in ("%", "") or not isinstance(value, float):
         return text

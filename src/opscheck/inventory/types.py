@@ -12,6 +12,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     PlainSerializer,
+    PlainValidator,
     ValidationInfo,
     WrapValidator,
     model_validator,
@@ -31,7 +32,12 @@ class Strict(BaseModel):
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 Percent = Annotated[float, BeforeValidator(parse_percent)]
-Size = Annotated[int, BeforeValidator(parse_size)]
+# Plain, not Before: pydantic's int validation would turn the Bytes (which keeps "1GB") into an int.
+Size = Annotated[int, PlainValidator(lambda value: _size(value))]
+
+
+def _size(value: Any) -> int:
+    return parse_size(value)
 
 
 def _one_of(allowed: tuple[str, ...], what: str):

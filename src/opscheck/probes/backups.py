@@ -70,7 +70,7 @@ def probe_size(target: Target) -> Measurement:
     item = target.spec
     now = time.time()
     latest, files = newest(target)
-    evidence = {"newest": latest.describe(now), "min_size": item.min_size}
+    evidence = {"newest": latest.describe(now), "min_size": int(item.min_size)}
     problems: list[str] = []
     warnings: list[str] = []
     if len(files) > 1:

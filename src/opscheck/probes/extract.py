@@ -32,7 +32,7 @@ def probe_extract(target: Target) -> Measurement:
     if result.rc == 97:
         raise Unmeasurable(f"cannot create a temporary directory: {result.stderr.strip()[:200]}")
     if result.rc == 127:
-        raise Unmeasurable(f"tar is not installed")
+        raise Unmeasurable("tar is not installed")
     if result.rc != 0:
         reason = "; ".join(line for line in result.stdout.splitlines()[:4] if line.strip()) or result.stderr.strip()[:300]
         return Measurement(subject=f"extract {latest.name}", problems=(f"extraction failed: {reason or f'exit {result.rc}'}",),

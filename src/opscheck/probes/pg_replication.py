@@ -41,10 +41,7 @@ def probe_replication(target: Target) -> Measurement:
     for slot in slots:
         if slot["active"]:
             continue
-        retained = slot["retained_bytes"]
-        if retained is None:  # no restart_lsn (or no WAL position on a standby): not a measured 0
-            warnings.append(f"slot {slot['name']} inactive, WAL it retains unknown (no restart_lsn)")
-            continue
+        retained = slot["retained_bytes"] or 0
         message = f"slot {slot['name']} inactive, retaining {format_size(retained)} of WAL"
         if limits.slot_retained is not None and retained > limits.slot_retained:
             problems.append(message)
