@@ -28,7 +28,7 @@ HELP = {
     "waivers": "YAML file of waivers (check id glob, justification, approver, expires) (env OPSCHECK_WAIVERS, ini opscheck_waivers)",
     "keep_runs": "after the run, keep only the newest N run folders (pruned runs are recorded in the manifest)",
     "keep_days": "after the run, prune run folders older than N days (pruned runs are recorded in the manifest)",
-    "deadline": "overall deadline (90s, 10m or seconds): checks not started by then are UNKNOWN 'not run'",
+    "deadline": "overall deadline (90s, 10m or seconds): checks not measured by then are UNKNOWN 'not run'",
 }
 
 
