@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from opscheck.errors import InventoryError
-from opscheck.inventory import load_inventory
 from opscheck.plugin import waivers as waiver_file
+from opscheck.registry import load_inventory  # the loader plus the check-id clash check
 
 DATA = Path(__file__).parent / "data" / "malformed"
 INVENTORIES = sorted((DATA / "inventories").glob("*.yml"))

@@ -22,6 +22,19 @@ _lock = threading.Lock()
 TIMED_OUT = 124  # coreutils timeout's exit status when it had to stop the command
 
 
+def missing_sh(quoted_path: str) -> str:
+    """A shell test true only when the path truly does not exist.
+
+    `[ -e ]` is also false for a file in a directory the user may not enter: that is
+    "permission denied reading …" (UNKNOWN), never "does not exist" (CRIT).
+    """
+    return f"LC_ALL=C stat -- {quoted_path} 2>&1 >/dev/null | grep -qE 'No such file|Not a directory'"
+
+
+def denied(path: str) -> str:
+    return f"permission denied reading {path}"
+
+
 @dataclass(frozen=True)
 class CommandResult:
     command: str

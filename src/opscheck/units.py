@@ -76,6 +76,17 @@ def parse_percent(text: object) -> float:
     return value
 
 
+class Bytes(int):
+    """A size that remembers how the inventory wrote it ("1GB"), so its limit prints the same way."""
+
+    written: str | None = None
+
+    @property
+    def decimal(self) -> bool:
+        """Written in decimal units (KB, MB, GB: powers of 1000), not binary ones (KiB, MiB)."""
+        return bool(self.written) and "i" not in self.written.lower() and self.written.strip()[-1:].isalpha()
+
+
 def parse_size(text: object) -> int:
     """Bytes in `text`; a bare integer is bytes."""
     if isinstance(text, int) and not isinstance(text, bool) and text >= 0:
@@ -84,7 +95,9 @@ def parse_size(text: object) -> int:
         match = _SIZE.match(text)
         if match:
             unit = (match.group(2) or "").lower()
-            return int(float(match.group(1)) * _SIZE_UNITS[unit])
+            size = Bytes(int(float(match.group(1)) * _SIZE_UNITS[unit]))
+            size.written = "".join(text.split())
+            return size
     raise ValueError(f"expected {SIZE_HINT}, found {describe_input(text)}")
 
 
@@ -117,13 +130,20 @@ def format_duration(seconds: float) -> str:
     return f"{_trim(seconds / size)}{unit}"
 
 
-def format_size(size: float) -> str:
-    """Binary units, as `df -h` prints them."""
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(size) < 1024 or unit == "TiB":
+def format_size(size: float, decimal: bool = False) -> str:
+    """Binary units, as `df -h` prints them; decimal ones (as `df -H`) to sit beside a limit written so."""
+    step, units = (1000, ("B", "KB", "MB", "GB", "TB")) if decimal else (1024, ("B", "KiB", "MiB", "GiB", "TiB"))
+    for unit in units:
+        if abs(size) < step or unit == units[-1]:
             return f"{_trim(size)}{unit}" if unit != "B" else f"{int(size)}B"
-        size /= 1024
+        size /= step
     return f"{size}B"  # pragma: no cover
+
+
+def format_limit(limit: object, unit: str = "") -> str:
+    """A threshold's limit as the inventory wrote it where known (`1GB`, not `953.7MiB`)."""
+    written = getattr(limit, "written", None)
+    return written if written else format_value(limit, unit)
 
 
 def format_value(value: object, unit: str = "") -> str:

@@ -33,7 +33,7 @@ def add_parser(sub) -> None:
 
 
 def check_inventories(args) -> int:
-    from opscheck.inventory import load_inventory
+    from opscheck.registry import load_inventory
 
     status = 0
     for path in args.paths:
@@ -95,7 +95,7 @@ def print_listing(suite_dir, path, suite: str | None, severity: str | None, as_j
     import json
 
     from opscheck.cli import listing
-    from opscheck.inventory import load_inventory
+    from opscheck.registry import load_inventory
 
     try:
         load_inventory(path)

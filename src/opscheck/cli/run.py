@@ -13,6 +13,7 @@ import argparse
 import os
 import re
 import sys
+import time
 from pathlib import Path
 
 from opscheck.redact import redact
@@ -150,6 +151,8 @@ class _Runner:
             fail_on=args.fail_on,
             deadline=args.deadline,
             deadline_s=deadline_s,
+            # From here, not from pytest's start-up: the run must end by then, imports included.
+            deadline_at=time.time() + deadline_s if deadline_s else None,
             check_timeout_s=timeout_s or None,
             workers=args.workers,
             severity=args.severity,
@@ -180,7 +183,7 @@ class _Runner:
 
     def _inventory(self, path: Path):
         from opscheck.errors import InventoryError
-        from opscheck.inventory import load_inventory
+        from opscheck.registry import load_inventory
 
         if not path.exists():
             raise _Stop(exitcodes.USAGE, [f"{path}: inventory file not found (pass --inventory PATH)"])

@@ -34,7 +34,7 @@ def _loads(text: str) -> None:
     import tempfile
     from pathlib import Path
 
-    from opscheck.inventory import load_inventory
+    from opscheck.registry import load_inventory
 
     with tempfile.TemporaryDirectory(prefix="opscheck-discover-") as folder:
         path = Path(folder) / "draft.yml"

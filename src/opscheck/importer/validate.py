@@ -42,7 +42,7 @@ def stand_ins(names):
 def check_text(text: str) -> list[str]:
     """Problems the loader finds in an inventory text (empty: it loads)."""
     from opscheck.errors import InventoryError
-    from opscheck.inventory import load_inventory
+    from opscheck.registry import load_inventory
 
     with tempfile.TemporaryDirectory() as tmp, stand_ins(set(_ENV.findall(text))):
         path = Path(tmp) / "imported.yml"

@@ -142,6 +142,7 @@ def load_inventory(path: str | Path) -> Inventory:
     if problems:
         raise InventoryError(sort_problems(problems))
     inventory._path = shown
+    inventory._lines = lines  # for checks of later layers that name a line (registry.load_inventory)
     inventory._sha256 = hashlib.sha256(raw + b"".join(getattr(lines, "included", ()))).hexdigest()  # includes count
     return inventory
 
@@ -363,7 +364,6 @@ def cross_check(inventory: Inventory) -> list[tuple[Loc, str]]:
         for section, index, item in inventory.items():
             for name in unknown_selectors(inventory.hosts, item.on):
                 problems.append(((section, index, "on"), f"{section}[{index}].on: unknown group or host {name!r} (groups: {groups})"))
-    problems += duplicate_ids(inventory)
     problems += secrets_named_like_names(inventory)
     return problems
 
@@ -400,32 +400,6 @@ def raw_cross_check(data: dict) -> list[tuple[Loc, str]]:
             for name in selectors:
                 if isinstance(name, str) and name not in known:
                     problems.append(((section, index, "on"), f"{section}[{index}].on: unknown group or host {name!r} (groups: {groups})"))
-    return problems
-
-
-def duplicate_ids(inventory: Inventory) -> list[tuple[Loc, str]]:
-    """Two entries that give one check the same id would run as `x0` and `x1`: say so instead."""
-    from opscheck import registry
-
-    entries = inventory.items()
-    if len({section for section, _, _ in entries}) == len(entries):
-        return []  # at most one entry per section: nothing can clash (and no probe module is imported)
-    where = {id(item): (section, index) for section, index, item in entries}
-    clashes: dict[tuple, list[str]] = {}  # (entry, earlier entry) -> check ids they share
-    for kind in registry.names():
-        seen: dict[str, tuple] = {}
-        for target in registry.get(kind).targets(inventory):
-            loc = where.get(id(target.params.get("entry", target.spec)))
-            if loc is None:
-                continue
-            first = seen.setdefault(target.id, loc)
-            if first != loc:
-                clashes.setdefault((loc, first), []).append(f"{target.check}[{target.id}]")
-    problems = []
-    for (loc, first), ids in clashes.items():
-        ids = sorted(ids)
-        more = f" and {len(ids) - 1} more" if len(ids) > 1 else ""
-        problems.append((loc, f"{_dotted(loc)}: gives the same check id as {_dotted(first)} ({ids[0]}{more}): set a distinct name:"))
     return problems
 
 

@@ -50,6 +50,7 @@ class _Base(Strict):
 
     _path: str = PrivateAttr(default="")
     _sha256: str = PrivateAttr(default="")
+    _lines: dict = PrivateAttr(default_factory=dict)  # key path -> line, for problems found after loading
 
     @field_validator("hosts")
     @classmethod
@@ -63,6 +64,10 @@ class _Base(Strict):
     @property
     def sha256(self) -> str:
         return self._sha256
+
+    @property
+    def lines(self) -> dict:
+        return self._lines
 
     def all_hosts(self) -> list[HostRef]:
         return all_hosts(self.hosts)

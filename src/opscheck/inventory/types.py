@@ -79,7 +79,12 @@ Duration = Annotated[float, BeforeValidator(parse_duration)]
 # A probe's time limit: 0s would fail every check before it starts.
 Timeout = Annotated[float, BeforeValidator(parse_timeout)]
 Percent = Annotated[float, BeforeValidator(parse_percent)]
-Size = Annotated[int, BeforeValidator(parse_size)]
+# Plain, not Before: pydantic's int validation would turn the Bytes (which keeps "1GB") into an int.
+Size = Annotated[int, PlainValidator(lambda value: _size(value))]
+
+
+def _size(value: Any) -> int:
+    return parse_size(value)
 
 
 def _one_of(allowed: tuple[str, ...], what: str):

@@ -56,7 +56,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     resolved = config.stash[SETTINGS]
     if not resolved.inventory_explicit and not resolved.inventory.exists():
         return
-    from opscheck.inventory import load_inventory
+    from opscheck.registry import load_inventory
 
     try:
         inventory = load_inventory(_shown(resolved.inventory))
@@ -70,6 +70,11 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     collection.generate_tests(metafunc)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: object):
+    return collection.without_empty(collector, name, (yield))
 
 
 @pytest.hookimpl(tryfirst=True)

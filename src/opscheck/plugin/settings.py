@@ -31,7 +31,7 @@ HELP = {
     "keep_runs": "after the run, keep only the newest N run folders (pruned runs are recorded in the manifest)",
     "keep_days": "after the run, prune run folders older than N days (pruned runs are recorded in the manifest)",
     "metrics_dir": "also write the run's metrics to DIR/opscheck_<suite>.prom, atomically, for node_exporter's textfile collector (env OPSCHECK_METRICS_DIR, ini opscheck_metrics_dir)",
-    "deadline": "overall deadline (90s, 10m or seconds): checks not started by then are UNKNOWN 'not run'",
+    "deadline": "overall deadline (90s, 10m or seconds): checks not measured by then are UNKNOWN 'not run'",
 }
 
 

@@ -49,8 +49,10 @@ def probe(target: Target) -> Measurement:
     result = _scan(target)
     if result.get("error"):
         if result.get("missing"):
-            raise TargetDown(f"log {item.path} does not exist on {target.host}")
-        raise Unmeasurable(f"cannot read {item.path} on {target.host}: {result['error']}")
+            raise TargetDown(f"log {item.path} does not exist")
+        if result.get("denied"):
+            raise Unmeasurable(result["error"])
+        raise Unmeasurable(f"cannot read {item.path}: {result['error']}")
     if result["lines_read"] > 1 and result["timestamped"] == 0:
         raise Unmeasurable(
             f"no line of {item.path} has a timestamp opscheck knows (ISO 8601, syslog, nginx combined, "
@@ -92,7 +94,7 @@ def _scan(target: Target) -> dict:
         command = f"python3 -c {shlex.quote(SCANNER.read_text())} {shlex.quote(json.dumps(args))}"
         out = run(target.host, command, target.timeout)
         if out.rc == 127:
-            raise Unmeasurable(f"python3 is needed on {target.host} to scan logs: {out.stderr.strip()[:200]}")
+            raise Unmeasurable(f"python3 is needed to scan logs: {out.stderr.strip()[:200]}")
         try:
             result = json.loads(out.stdout)
         except ValueError:
@@ -105,9 +107,15 @@ def _scan(target: Target) -> dict:
         lock.release()
 
 
+def _id(p) -> str:
+    """`host:name:pattern`, the path where the entry has no name; `pattern:` shorthand is named after the entry."""
+    name = p.sub[0]
+    return ":".join([p.host.name, p.item.name or p.item.path] + ([name] if name != p.item.name else []))
+
+
 KINDS = (
     Kind("log_pattern", "log pattern count", "logs", per_host_item(
-        lambda item: item.all_patterns().items(), id=lambda p: f"{p.host.name}:{p.item.path}:{p.sub[0]}", check=lambda p: f"log pattern {p.sub[0]}",
+        lambda item: item.all_patterns().items(), id=_id, check=lambda p: f"log pattern {p.sub[0]}",
         spec=lambda p: p.item, threshold=lambda p: p.sub[1].threshold(), params=lambda p: {"pattern_name": p.sub[0]},
     ), probe),
 )

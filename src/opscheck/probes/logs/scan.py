@@ -137,12 +137,21 @@ class Clock:
 
 def rotations(path: str, count: int) -> list[str]:
     """The log and its rotations that exist, newest first: log, log.1, log.2.gz, ..."""
-    out = [path] if os.path.exists(path) else []
+    out = [path] if _exists(path) else []
     for i in range(1, count + 1):
         for candidate in (f"{path}.{i}", f"{path}.{i}.gz"):
-            if os.path.exists(candidate):
+            if _exists(candidate):
                 out.append(candidate)
     return out
+
+
+def _exists(path: str) -> bool:
+    """Like os.path.exists, but a path behind a directory we may not enter raises PermissionError."""
+    try:
+        os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    return True
 
 
 def _backwards(f, size: int, stats: dict):
@@ -244,7 +253,10 @@ def scan(path: str, patterns: dict, window: float, fmt: str = "auto", rotated: i
     """Counts per pattern name within [now - window, now]; patterns: {name: (regex, ignore_case)}."""
     now = time.time() if now is None else now
     start = now - window
-    files = rotations(path, rotated)
+    try:
+        files = rotations(path, rotated)
+    except PermissionError:
+        return {"error": f"permission denied reading {path}", "missing": False, "denied": True}
     if not files:
         return {"error": f"{path} does not exist", "missing": True}
     job = Scan(patterns, start, now, fmt, keep, now)
@@ -254,7 +266,7 @@ def scan(path: str, patterns: dict, window: float, fmt: str = "auto", rotated: i
                 break  # last written before the window: it and everything older is outside it
             reached = job.compressed(file) if file.endswith(".gz") else job.plain(file)
         except PermissionError:
-            return {"error": f"{file}: permission denied", "missing": False}
+            return {"error": f"permission denied reading {file}", "missing": False, "denied": True}
         except (OSError, EOFError) as exc:
             return {"error": f"{file}: {exc}", "missing": False}
         if reached:

@@ -120,7 +120,7 @@ def probe_hit_ratio(target: Target) -> Measurement:
     where = target.spec.address
     hits, misses = _number(stats, "get_hits", where), _number(stats, "get_misses", where)
     gets = hits + misses
-    ratio = round(100.0 * hits / gets, 1) if gets else None
+    ratio = 100.0 * hits / gets if gets else None
     evidence = {"get_hits": hits, "get_misses": misses, "uptime_s": _number(stats, "uptime", where)}
     for name in ("get_expired", "get_flushed"):
         if name in stats:
@@ -164,7 +164,7 @@ def probe_connections(target: Target) -> Measurement:
     rejected = evidence.get("rejected_connections", 0)
     notes = (f"{rejected} connections rejected since start",) if rejected else ()
     return Measurement(
-        value=round(100.0 * current / maximum, 1), unit="%", subject=where,
+        value=100.0 * current / maximum, unit="%", subject=where,
         label=f"of max connections ({current}/{maximum})", evidence=evidence, notes=notes,
     )
 
@@ -176,7 +176,7 @@ def probe_memory(target: Target) -> Measurement:
     if limit <= 0:
         raise Unmeasurable(f"stats of {where}: limit_maxbytes is {limit}")
     return Measurement(
-        value=round(100.0 * used / limit, 1), unit="%", subject=where,
+        value=100.0 * used / limit, unit="%", subject=where,
         label=f"of memory limit used ({format_size(used)} of {format_size(limit)})",
         evidence={"bytes": used, "limit_maxbytes": limit, "curr_items": _number(stats, "curr_items", where)},
     )

@@ -94,7 +94,7 @@ def probe_connections(target: Target) -> Measurement:
         )
     used = sum(row["n"] for row in by_state)
     available = settings["max_connections"] - settings["superuser_reserved"] - settings["reserved"]
-    percent = round(100.0 * used / max(available, 1), 1)
+    percent = 100.0 * used / max(available, 1)
     return Measurement(
         value=percent, unit="%", subject="connections", label=f"used ({used} of {available})",
         evidence={
@@ -136,7 +136,7 @@ def probe_wraparound(target: Target) -> Measurement:
         )
         freeze_max = session.rows("SELECT current_setting('autovacuum_freeze_max_age')::bigint AS v")[0]["v"]
     worst = rows[0] if rows else {"database": "-", "xid_age": 0}
-    percent = round(100.0 * worst["xid_age"] / freeze_max, 1)
+    percent = 100.0 * worst["xid_age"] / freeze_max
     return Measurement(
         value=percent, unit="%", subject=f"xid age of {worst['database']}",
         label=f"of autovacuum_freeze_max_age ({worst['xid_age']:,} of {freeze_max:,})",

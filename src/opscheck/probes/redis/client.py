@@ -13,6 +13,11 @@ from opscheck.measurement import Target
 from opscheck.redact import redact, register_secret
 
 _clients: dict[tuple, redis.Redis] = {}
+
+
+class RefusesWrites(Unmeasurable):
+    """The server answered, but with MISCONF: it refuses writes (and PING) after a failed save."""
+
 _lock = threading.Lock()
 
 
@@ -30,7 +35,9 @@ def client(target: Target) -> redis.Redis:
                 "socket_timeout": target.timeout,
                 "socket_connect_timeout": target.timeout,
                 "client_name": "opscheck",
-                "health_check_interval": 30,
+                # No health-check PING: a server that refuses writes (MISCONF after a failed
+                # BGSAVE) refuses PING too, and would fail every INFO-based check with it.
+                # A pooled connection the server closed is retried by redis-py instead.
             }
             if item.username is not None:
                 options["username"] = item.username
@@ -59,6 +66,9 @@ def call(target: Target, command: str, *args: Any) -> Any:
         raise Unmeasurable(f"cannot connect (see redis_ping): {_clean(exc)}") from None
     except redis.exceptions.ResponseError as exc:
         message = _clean(exc)
+        if message.startswith("MISCONF"):
+            # The first sentence names the fault; the rest is Redis's advice to read its log.
+            raise RefusesWrites(f"server refuses writes: {message.split('. ')[0]}") from None
         if message.startswith(("NOPERM", "NOAUTH", "WRONGPASS")):
             raise Unmeasurable(f"{command} refused: {message}") from None
         raise Unmeasurable(f"{command} failed: {message}") from None
