@@ -15,6 +15,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import math
+import select
 import threading
 import time
 from collections.abc import Iterator
@@ -27,6 +28,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from opscheck.errors import TargetDown, Unmeasurable
 from opscheck.measurement import Target
 from opscheck.redact import redact, register_secret
+from opscheck.wireclock import WireClock
 
 APPLICATION_NAME = "opscheck"
 _LOGIN_FAILURES = ("authentication failed", "password", "no pg_hba.conf entry", "role", "permission denied for database")
@@ -68,6 +70,37 @@ class Session:
             return [], _clean(exc)
         self.rows("ROLLBACK TO SAVEPOINT opscheck_optional")  # restores lock_timeout too
         return rows, None
+
+    def timed_round_trip(self, timeout: float) -> tuple[float, bool]:
+        """Seconds `SELECT 1` took on the wire as the kernel stamped it (wireclock), and whether it did.
+
+        Sent through libpq directly (extended protocol, like every statement here) because
+        the stamps are read between writing the query and reading its answer.
+        """
+        pgconn = self.conn.pgconn
+        with WireClock(pgconn.socket) as clock:
+            clock.mark_send()
+            pgconn.send_query_params(b"SELECT 1", None)
+            while pgconn.flush():
+                select.select([], [pgconn.socket], [], timeout)
+            sent = clock.sent()
+            try:
+                first = clock.arrival(timeout, after=sent)
+            except TimeoutError:  # the query stays outstanding: the session's ROLLBACK then fails and closes it
+                raise Unmeasurable(f"no answer to SELECT 1 within {timeout:g}s") from None
+            deadline = time.monotonic() + timeout
+            pgconn.consume_input()
+            while pgconn.is_busy():
+                if time.monotonic() > deadline or not select.select([pgconn.socket], [], [], timeout)[0]:
+                    raise Unmeasurable(f"the answer to SELECT 1 did not complete within {timeout:g}s")
+                pgconn.consume_input()
+            failed = None
+            while (result := pgconn.get_result()) is not None:
+                if result.status != psycopg.pq.ExecStatus.TUPLES_OK:
+                    failed = (result.error_message or b"").decode("utf-8", "replace")
+            if failed is not None:
+                raise Unmeasurable(f"SELECT 1 failed: {redact(' '.join(failed.split()))}")
+        return (first - sent) / 1e9, clock.kernel
 
     def cursor(self) -> psycopg.Cursor:
         return self.conn.cursor()

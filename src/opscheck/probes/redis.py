@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from opscheck.errors import Unmeasurable
 from opscheck.inventory.sections.redis import RedisItem
 from opscheck.measurement import Measurement, Target
-from opscheck.probes.redis_client import call, config_get, info
+from opscheck.probes.redis_client import config_get, info, timed_ping
 from opscheck.registry import Kind
 from opscheck.targets import aspect_targets
 from opscheck.units import format_duration, format_size
@@ -50,10 +50,9 @@ def _uptime_note(server: dict) -> str:
 
 
 def probe_ping(target: Target) -> Measurement:
-    start = time.monotonic()
-    call(target, "PING")
-    latency = time.monotonic() - start
-    evidence: dict = {"round_trip_s": round(latency, 4)}
+    _, timing = timed_ping(target)
+    latency = timing["round_trip_s"]
+    evidence: dict = {"round_trip_s": round(latency, 4), "clock": timing["clock"], "reused": timing["reused"]}
     notes: tuple[str, ...] = ()
     try:
         server = info(target, "server")
