@@ -31,6 +31,24 @@ _ANC = 512
 _PEEK = 16384  # bytes peeked: enough to hold what came before the answer
 
 
+def _keep_stamping() -> socket.socket | None:
+    """A socket that keeps receive stamping switched on in the kernel for this process's life.
+
+    The kernel stamps arriving packets only while some socket asks for it, and switches
+    that on and off lazily (a deferred static key): sockets opened and closed one after
+    another would find it off now and then and get no stamp.
+    """
+    try:
+        keeper = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        keeper.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPING, _FLAGS)
+        return keeper
+    except OSError:
+        return None
+
+
+_keeper = _keep_stamping()
+
+
 def _stamp(ancillary) -> int | None:
     for level, kind, data in ancillary:
         if level == socket.SOL_SOCKET and kind == _SCM_TIMESTAMPING and len(data) >= 16:
