@@ -9,15 +9,18 @@ measured cannot slow it down: the latency it adds is then the true latency.
   holds every chunk the server sends back for `--latency` seconds: Redis, PostgreSQL or
   memcached at a known latency. Connecting is not delayed (the kernel accepts).
 
-One asyncio loop, no thread per connection: the server's own scheduling adds well under
-a millisecond. Prints one line of JSON: {"http": port, NAME: port, ...}.
+One asyncio loop with bare protocols (no task or stream per connection): a burst of
+connections costs the server tens of microseconds each, so it adds well under a
+millisecond. Prints the HTTP port, or with --proxy one line of JSON {"http": port, NAME: port}.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import socket
 
 BODY = json.dumps({"status": "healthy", "paperTradingMode": True}).encode()
 ANSWER = (
@@ -26,66 +29,86 @@ ANSWER = (
 )
 
 
-async def http_client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, latency: float) -> None:
-    try:
-        while True:
-            head = await reader.readuntil(b"\r\n\r\n")
-            if not head:
-                break
-            await asyncio.sleep(latency)
-            writer.write(ANSWER)
-            await writer.drain()
-    except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
-        pass
-    finally:
-        writer.close()
+def _write(transport: asyncio.Transport, data: bytes) -> None:
+    if not transport.is_closing():
+        transport.write(data)
 
 
-async def proxy_client(reader, writer, upstream: tuple[str, int], latency: float) -> None:
-    loop = asyncio.get_running_loop()
-    try:
-        up_reader, up_writer = await asyncio.open_connection(*upstream)
-    except OSError:
-        writer.close()
-        return
+class Http(asyncio.Protocol):
+    def __init__(self, latency: float) -> None:
+        self.latency = latency
+        self.buffer = b""
 
-    async def pump(src, dst, delay: float) -> None:
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+        transport.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        while b"\r\n\r\n" in self.buffer:  # health requests carry no body
+            _, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
+            asyncio.get_running_loop().call_later(self.latency, _write, self.transport, ANSWER)
+
+
+class Upstream(asyncio.Protocol):
+    """The proxy's side towards the real server: delays what it answers."""
+
+    def __init__(self, client: asyncio.Transport, latency: float) -> None:
+        self.client, self.latency = client, latency
+
+    def connection_made(self, transport) -> None:
+        transport.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def data_received(self, data: bytes) -> None:
+        asyncio.get_running_loop().call_later(self.latency, _write, self.client, data)
+
+    def connection_lost(self, exc) -> None:
+        asyncio.get_running_loop().call_later(self.latency, self.client.close)
+
+
+class Proxy(asyncio.Protocol):
+    def __init__(self, upstream: tuple[str, int], latency: float) -> None:
+        self.upstream, self.latency = upstream, latency
+        self.pending: list[bytes] = []
+        self.up: asyncio.Transport | None = None
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+        transport.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        asyncio.get_running_loop().create_task(self._open())
+
+    async def _open(self) -> None:
+        loop = asyncio.get_running_loop()
         try:
-            while chunk := await src.read(65536):
-                if delay:
-                    loop.call_later(delay, _write, dst, chunk)
-                else:
-                    dst.write(chunk)
-            if delay:
-                await asyncio.sleep(delay)
-        except (ConnectionError, OSError):
-            pass
-        finally:
-            dst.close()
+            self.up, _ = await loop.create_connection(lambda: Upstream(self.transport, self.latency), *self.upstream)
+        except OSError:
+            self.transport.close()
+            return
+        for data in self.pending:
+            self.up.write(data)
+        self.pending = []
 
-    await asyncio.gather(pump(reader, up_writer, 0.0), pump(up_reader, writer, latency))
+    def data_received(self, data: bytes) -> None:
+        if self.up is None:
+            self.pending.append(data)
+        else:
+            self.up.write(data)
 
-
-def _write(writer: asyncio.StreamWriter, chunk: bytes) -> None:
-    if not writer.is_closing():
-        writer.write(chunk)
+    def connection_lost(self, exc) -> None:
+        if self.up is not None:
+            self.up.close()
 
 
 async def main(args: argparse.Namespace) -> None:
+    loop = asyncio.get_running_loop()
     ports: dict[str, int] = {}
-    servers = []
-    server = await asyncio.start_server(
-        lambda r, w: http_client(r, w, args.latency), "127.0.0.1", args.port, backlog=4096
-    )
-    servers.append(server)
-    ports["http"] = server.sockets[0].getsockname()[1]
+    servers = [await loop.create_server(lambda: Http(args.latency), "127.0.0.1", args.port, backlog=4096)]
+    ports["http"] = servers[0].sockets[0].getsockname()[1]
     for spec in args.proxy:
         name, _, where = spec.partition("=")
         host, _, port = where.rpartition(":")
         upstream = (host, int(port))
-        server = await asyncio.start_server(
-            lambda r, w, up=upstream: proxy_client(r, w, up, args.latency), "127.0.0.1", 0, backlog=4096
-        )
+        server = await loop.create_server(lambda up=upstream: Proxy(up, args.latency), "127.0.0.1", 0, backlog=4096)
         servers.append(server)
         ports[name] = server.sockets[0].getsockname()[1]
     print(json.dumps(ports) if args.proxy else ports["http"], flush=True)
@@ -97,7 +120,5 @@ if __name__ == "__main__":
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--latency", type=float, default=0.2)
     parser.add_argument("--proxy", action="append", default=[], metavar="NAME=HOST:PORT")
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(main(parser.parse_args()))
-    except KeyboardInterrupt:
-        pass

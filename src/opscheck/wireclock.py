@@ -16,6 +16,7 @@ the runner's clock and `WireClock.kernel` says so; probes put that in their evid
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import os
 import socket
@@ -144,10 +145,8 @@ class WireClock:
         return found
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(OSError):
             self._sock.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPING, 0)
-        except OSError:
-            pass
         self._sock.close()
 
     def __enter__(self) -> WireClock:

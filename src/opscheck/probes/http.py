@@ -24,6 +24,7 @@ from typing import Any
 
 import requests
 import urllib3
+
 from opscheck import __version__, proxyenv
 from opscheck.errors import Unmeasurable
 from opscheck.inventory.model import Inventory

@@ -9,7 +9,6 @@ maintenance and assertions have their own modules. All SQL runs through
 from __future__ import annotations
 
 import dataclasses
-import time
 
 from opscheck.inventory.model import Inventory
 from opscheck.inventory.sections.postgres import PostgresItem
