@@ -8,6 +8,7 @@ a run that checks only disks never imports psycopg. Each probe module exposes
 from __future__ import annotations
 
 import importlib
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -90,6 +91,8 @@ MODULES: dict[str, str] = {
 }
 
 _loaded: dict[str, Kind] = {}
+# Probe threads load kinds too: one import at a time, so no thread sees a half-initialised module.
+_load_lock = threading.RLock()
 
 
 def names() -> frozenset[str]:
@@ -101,7 +104,8 @@ def get(name: str) -> Kind:
     if kind is None:
         if name not in MODULES:
             raise KeyError(f"unknown check kind {name!r} (known: {', '.join(sorted(MODULES))})")
-        module = importlib.import_module(MODULES[name])
-        _loaded.update(module.KINDS)
-        kind = _loaded[name]
+        with _load_lock:
+            module = importlib.import_module(MODULES[name])
+            _loaded.update(module.KINDS)
+            kind = _loaded[name]
     return kind

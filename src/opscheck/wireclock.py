@@ -93,6 +93,15 @@ class WireClock:
             self.kernel = False
         self._marked = time.time_ns()
 
+    @property
+    def local(self) -> str:
+        """This end's address, `ip:port`: the evidence names it so a packet capture can be matched."""
+        try:
+            host, port = self._sock.getsockname()[:2]
+        except (OSError, ValueError):
+            return ""
+        return f"{host}:{port}"
+
     def mark_send(self) -> None:
         """The runner's clock just before sending: used only if the kernel gives no stamp."""
         self._marked = time.time_ns()

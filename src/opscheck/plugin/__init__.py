@@ -20,7 +20,8 @@ SETTINGS = pytest.StashKey[settings.Settings]()
 LISTENER = pytest.StashKey[ResultsListener]()
 PREFETCHER = pytest.StashKey[Prefetcher]()
 # Report-side hooks (run folder at configure, xdist hand-over, redaction): issue 7.
-pytest_plugins = ["opscheck.plugin.reporting"]
+# environ: the process environment held still while probe threads read it (issue 13).
+pytest_plugins = ["opscheck.plugin.reporting", "opscheck.plugin.environ"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -17,7 +17,6 @@ import json
 import re
 import threading
 import time
-import warnings
 from http.cookiejar import DefaultCookiePolicy
 from pathlib import Path
 from typing import Any
@@ -117,10 +116,6 @@ def measure_attempts(target: Target, attempt, *, tls_scheme: str, label: str) ->
 
 def _attempt(item: HttpItem, number: int, timeout: float) -> Attempt:
     attempt = Attempt(number)
-    if item.insecure:
-        # insecure: true is reported on the check itself; urllib3's per-request warning adds only noise.
-        # Set per call, since pytest resets warning filters for every test.
-        warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
     started = time.monotonic()
     conn = None
     try:
@@ -182,6 +177,7 @@ def timing_evidence(timing: dict) -> dict[str, Any]:
         "phases_ms": {label: round(timing[key] * 1000, 3) for key, label in names},
         "clocks": timing["clocks"],
         "reused": timing["reused"],
+        "client": timing["client"],
     }
 
 

@@ -132,9 +132,11 @@ class _Timed:
             "dns": "runner", "connect": "kernel" if self._opscheck_kernel else "runner", "tls": "runner",
             "first_byte": "kernel" if clock.kernel else "runner", "body": body_clock if kernel else "runner",
         }
+        local = clock.local
         self._close_clock()
         self._opscheck_first = None
-        return {**{k: round(v, 6) for k, v in phases.items()}, "reused": self._opscheck_reused, "clocks": clocks}
+        return {**{k: round(v, 6) for k, v in phases.items()}, "reused": self._opscheck_reused, "clocks": clocks,
+                "client": local}
 
     def _close_clock(self) -> None:
         if self._opscheck_clock is not None:
@@ -160,6 +162,14 @@ class _TimedHTTPPool(HTTPConnectionPool):
 
 class _TimedHTTPSPool(HTTPSConnectionPool):
     ConnectionCls = TimedHTTPSConnection
+
+    def _validate_conn(self, conn) -> None:
+        # urllib3's own version warns on every unverified request. The check reports
+        # `insecure: true` itself, and silencing the warning would mean editing the global
+        # warning filters from a probe thread while pytest saves and restores them per phase.
+        HTTPConnectionPool._validate_conn(self, conn)
+        if conn.is_closed:
+            conn.connect()
 
 
 class TimedAdapter(HTTPAdapter):

@@ -43,6 +43,7 @@ def fetch_stats_timed(host: str, port: int, timeout: float) -> tuple[dict[str, s
     except OSError as exc:
         raise TargetDown(f"cannot connect to {where}: {exc.strerror or exc}") from None
     with sock, WireClock(sock.fileno()) as clock:
+        phases["client"] = clock.local
         try:
             clock.mark_send()
             sock.sendall(b"stats\r\n")
@@ -154,6 +155,7 @@ def probe_reachable(target: Target) -> Measurement:
             "phases_ms": {k[:-2]: round(v * 1000, 3) for k, v in phases.items() if k.endswith("_s")},
             "clock": phases["clock"],
             "reused": False,
+            "client": phases["client"],
             **{k: stats[k] for k in ("version", "pid", "uptime", "curr_items", "threads", "accepting_conns") if k in stats},
         },
     )

@@ -71,8 +71,8 @@ class Session:
         self.rows("ROLLBACK TO SAVEPOINT opscheck_optional")  # restores lock_timeout too
         return rows, None
 
-    def timed_round_trip(self, timeout: float) -> tuple[float, bool]:
-        """Seconds `SELECT 1` took on the wire as the kernel stamped it (wireclock), and whether it did.
+    def timed_round_trip(self, timeout: float) -> tuple[float, bool, str]:
+        """Seconds `SELECT 1` took on the wire as the kernel stamped it (wireclock), whether it did, and our address.
 
         Sent through libpq directly (extended protocol, like every statement here) because
         the stamps are read between writing the query and reading its answer.
@@ -100,7 +100,7 @@ class Session:
                     failed = (result.error_message or b"").decode("utf-8", "replace")
             if failed is not None:
                 raise Unmeasurable(f"SELECT 1 failed: {redact(' '.join(failed.split()))}")
-        return (first - sent) / 1e9, clock.kernel
+        return (first - sent) / 1e9, clock.kernel, clock.local
 
     def cursor(self) -> psycopg.Cursor:
         return self.conn.cursor()

@@ -79,7 +79,7 @@ def _assertion_targets(inventory: Inventory) -> list[Target]:
 def probe_connect(target: Target) -> Measurement:
     """Connect (or reuse the connection) and time one round trip; report version and role."""
     with read_only(target) as session:
-        latency, kernel = session.timed_round_trip(target.timeout)
+        latency, kernel, client = session.timed_round_trip(target.timeout)
         info = session.rows(
             "SELECT current_setting('server_version') AS server_version, pg_is_in_recovery() AS standby,"
             " current_user AS user, current_database() AS database, inet_server_addr()::text AS address,"
@@ -96,6 +96,7 @@ def probe_connect(target: Target) -> Measurement:
         "new_connection": session.fresh,
         "reused": not session.fresh,
         "clock": "kernel" if kernel else "runner",
+        "client": client,
     }
     if session.connect_s is not None:
         evidence["connect_s"] = round(session.connect_s, 4)

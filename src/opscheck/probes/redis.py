@@ -52,7 +52,8 @@ def _uptime_note(server: dict) -> str:
 def probe_ping(target: Target) -> Measurement:
     _, timing = timed_ping(target)
     latency = timing["round_trip_s"]
-    evidence: dict = {"round_trip_s": round(latency, 4), "clock": timing["clock"], "reused": timing["reused"]}
+    evidence: dict = {"round_trip_s": round(latency, 4), "clock": timing["clock"], "reused": timing["reused"],
+                      "client": timing["client"]}
     notes: tuple[str, ...] = ()
     try:
         server = info(target, "server")

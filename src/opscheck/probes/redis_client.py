@@ -78,7 +78,8 @@ def _timed_ping(found: redis.Redis) -> tuple[Any, dict]:
                 raise redis.exceptions.ConnectionError(f"Error while reading from socket: {exc}") from None
             reply = conn.read_response()
         round_trip = (first - sent) / 1e9
-        return reply, {"round_trip_s": round(round_trip, 6), "clock": "kernel" if clock.kernel else "runner", "reused": reused}
+        return reply, {"round_trip_s": round(round_trip, 6), "clock": "kernel" if clock.kernel else "runner",
+                       "reused": reused, "client": clock.local}
     except BaseException:
         conn.disconnect()
         raise

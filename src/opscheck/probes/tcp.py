@@ -39,11 +39,12 @@ def probe(target: Target) -> Measurement:
     except OSError as exc:
         raise TargetDown(f"{endpoint}: {exc.strerror or exc}") from None
     latency = phases["dns_s"] + phases["connect_s"]
-    peer = sock.getpeername()
+    peer, local = sock.getpeername(), sock.getsockname()
     sock.close()
     return Measurement(value=round(latency, 4), unit="s", subject=endpoint, label="connect",
                        evidence={"peer": f"{peer[0]}:{peer[1]}", "connect_ms": round(latency * 1000, 2),
-                                 "phases_ms": _ms(phases), "clock": phases["clock"], "reused": False})
+                                 "phases_ms": _ms(phases), "clock": phases["clock"], "reused": False,
+                                 "client": f"{local[0]}:{local[1]}"})
 
 
 def _ms(phases: dict) -> dict:
