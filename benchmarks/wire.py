@@ -43,8 +43,8 @@ class Connection:
         return (self.synack - self.syn) / 1e9 if self.syn and self.synack else None
 
     def answer_s(self, marker: bytes) -> tuple[float, float] | None:
-        """(first byte, last byte) seconds after the first request containing `marker`."""
-        for exchange in self.exchanges:
+        """(first byte, last byte) seconds after the last request containing `marker`."""
+        for exchange in reversed(self.exchanges):
             if marker in exchange.request and exchange.first is not None:
                 return (exchange.first - exchange.sent) / 1e9, (exchange.last - exchange.sent) / 1e9
         return None
@@ -135,3 +135,43 @@ def by_port(connections: dict) -> dict[int, list[Connection]]:
     for (server, _), conn in connections.items():
         out[server].append(conn)
     return out
+
+
+MARKERS = {"redis_ping": b"PING", "pg_connect": b"SELECT 1\x00", "memcached": b"stats", "http": b"GET "}
+SERVER_PORT = {"http": "http", "tcp": "http", "redis_ping": "redis", "pg_connect": "postgres", "memcached": "memcached"}
+
+
+def evidence_value(check: dict, key: str):
+    """The first `key` anywhere in a check record's evidence."""
+    found = []
+
+    def walk(node) -> None:
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if k == key:
+                    found.append(v)
+                else:
+                    walk(v)
+
+    walk(check.get("evidence"))
+    return found[0] if found else None
+
+
+def wire_truth(check: dict, capture: Capture, ports: dict) -> float | None:
+    """What the wire saw for the exchange a latency check measured, in the check's own terms."""
+    kind = check["kind"]
+    client = evidence_value(check, "client")
+    if not client or kind not in SERVER_PORT:
+        return None
+    conn = capture.connection(ports[SERVER_PORT[kind]], int(client.rsplit(":", 1)[1]))
+    if conn is None:
+        return None
+    if kind == "tcp":
+        return conn.handshake_s
+    answer = conn.answer_s(MARKERS[kind])
+    if answer is None:
+        return None
+    first, last = answer
+    if kind in ("http", "memcached"):
+        return (conn.handshake_s or 0.0) + last  # fresh connection: connect, then request to last byte
+    return first  # redis_ping, pg_connect: a round trip on an open connection

@@ -73,6 +73,7 @@ class _Timed:
         timeout = sock.gettimeout()
         stamped = _StampedSocket(sock.family, sock.type, sock.proto, fileno=sock.detach())
         stamped.settimeout(timeout)
+        self._opscheck_stamped = stamped  # the response may outlive self.sock (Connection: close)
         return stamped
 
     def connect(self) -> None:
@@ -93,6 +94,7 @@ class _Timed:
         if isinstance(self.sock, _StampedSocket):
             self.sock.last_stamp = None
         self._close_clock()
+        self._opscheck_first = None
         clock = self._opscheck_clock = WireClock(self.sock.fileno())
         clock.mark_send()
         try:
@@ -107,18 +109,20 @@ class _Timed:
         if clock is not None:
             self._opscheck_first = clock.arrival(self.sock.gettimeout(), after=self._opscheck_sent)
             self._opscheck_headers_at = time.monotonic()
+            # Kept apart from the clock: http.client closes the connection under an answer
+            # that says `Connection: close`, before its body is read.
+            self._opscheck_first_kernel, self._opscheck_local = clock.kernel, clock.local
         return super().getresponse()
 
     def timing(self) -> dict | None:
         """Phases of the last request in seconds (after its body was read), or None if not timed."""
-        clock = self._opscheck_clock
-        if clock is None or getattr(self, "_opscheck_first", None) is None:
+        if getattr(self, "_opscheck_first", None) is None:
             return None
         phases = dict(self._opscheck_phases)
         before = phases["dns_s"] + phases["connect_s"] + phases["tls_s"]
         first = (self._opscheck_first - self._opscheck_sent) / 1e9
-        sock = self.sock
-        last = getattr(sock, "last_stamp", None) if sock is not None else None
+        stamped = getattr(self, "_opscheck_stamped", None)
+        last = stamped.last_stamp if stamped is not None and not isinstance(self, HTTPSConnection) else None
         if last is not None and last >= self._opscheck_first:
             transfer = (last - self._opscheck_first) / 1e9
             body_clock = "kernel"
@@ -127,12 +131,12 @@ class _Timed:
             body_clock = "runner"
         phases["first_byte_s"] = before + first
         phases["total_s"] = before + first + transfer
-        kernel = clock.kernel and self._opscheck_kernel
+        first_kernel = self._opscheck_first_kernel
         clocks = {
             "dns": "runner", "connect": "kernel" if self._opscheck_kernel else "runner", "tls": "runner",
-            "first_byte": "kernel" if clock.kernel else "runner", "body": body_clock if kernel else "runner",
+            "first_byte": "kernel" if first_kernel else "runner", "body": body_clock if first_kernel else "runner",
         }
-        local = clock.local
+        local = self._opscheck_local
         self._close_clock()
         self._opscheck_first = None
         return {**{k: round(v, 6) for k, v in phases.items()}, "reused": self._opscheck_reused, "clocks": clocks,

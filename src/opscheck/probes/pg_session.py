@@ -100,7 +100,8 @@ class Session:
                     failed = (result.error_message or b"").decode("utf-8", "replace")
             if failed is not None:
                 raise Unmeasurable(f"SELECT 1 failed: {redact(' '.join(failed.split()))}")
-        return (first - sent) / 1e9, clock.kernel, clock.local
+            local = clock.local
+        return (first - sent) / 1e9, clock.kernel, local
 
     def cursor(self) -> psycopg.Cursor:
         return self.conn.cursor()

@@ -77,9 +77,10 @@ def _timed_ping(found: redis.Redis) -> tuple[Any, dict]:
             except OSError as exc:
                 raise redis.exceptions.ConnectionError(f"Error while reading from socket: {exc}") from None
             reply = conn.read_response()
+            local = clock.local
         round_trip = (first - sent) / 1e9
         return reply, {"round_trip_s": round(round_trip, 6), "clock": "kernel" if clock.kernel else "runner",
-                       "reused": reused, "client": clock.local}
+                       "reused": reused, "client": local}
     except BaseException:
         conn.disconnect()
         raise
