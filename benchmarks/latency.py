@@ -132,14 +132,18 @@ def captured(ports: dict):
     return Capture(set(ports.values()))
 
 
-def suite(inventory_path: Path, reports: Path, concurrency: int | None) -> list[dict]:
+def suite(inventory_path: Path, reports: Path, concurrency: int | None, select: str = SELECT,
+          files: tuple[str, ...] = CHECK_FILES) -> list[dict]:
     argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", "-m", "daily",
-            "-k", SELECT, f"--inventory={inventory_path}", f"--reports-dir={reports}", *CHECK_FILES]
+            "-k", select, f"--inventory={inventory_path}", f"--reports-dir={reports}", *files]
     if concurrency:
         argv.append(f"--concurrency={concurrency}")
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    subprocess.run(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, check=False)
-    newest = max(reports.glob("*/results.json"), key=lambda p: p.stat().st_mtime)
+    done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, env=env, check=False)
+    found = list(reports.glob("*/results.json"))
+    if not found:
+        raise RuntimeError(f"the suite wrote no results (exit {done.returncode}): {(done.stdout + done.stderr)[-2000:]}")
+    newest = max(found, key=lambda p: p.stat().st_mtime)
     checks = json.loads(newest.read_text())["checks"]
     shutil.rmtree(newest.parent, ignore_errors=True)
     return checks
