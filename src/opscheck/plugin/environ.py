@@ -8,9 +8,10 @@ under threads that read it at that moment:
 - a process spawned from a probe thread (testinfra's local backend, every local
   command) can exec with an environment array that is being shifted: EFAULT.
 Replacing the value of a variable that stays present does neither (one slot is
-swapped; glibc never frees the old string). So while opscheck measures, the
-variable is never deleted: between tests it holds an empty string, and it is
-removed when the session ends, as pytest would have.
+swapped; glibc never frees the old string). So in a run with checks, from the
+end of collection (before any probe starts) the variable is never deleted:
+between tests it holds an empty string, and it is removed when the session ends,
+as pytest would have. Runs without checks are left alone.
 
 `proxyenv.snapshot()` runs here too, on the pytest thread before any probe starts.
 """
@@ -69,9 +70,13 @@ def release() -> None:
 
 
 @pytest.hookimpl(tryfirst=True)
-def pytest_sessionstart(session: pytest.Session) -> None:
-    session.config.stash[HELD] = True
-    hold()
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Before any probe starts (prefetching begins in the same hook), if the run has checks."""
+    from opscheck.plugin import is_check
+
+    if not session.config.stash.get(HELD, False) and any(is_check(item) for item in session.items):
+        session.config.stash[HELD] = True
+        hold()
 
 
 @pytest.hookimpl(trylast=True)
