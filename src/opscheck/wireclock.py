@@ -154,8 +154,14 @@ class WireClock:
         return found
 
     def close(self) -> None:
+        """Stop stamping and leave no stamp queued: a queued one would wake the library's poll() for ever."""
         with contextlib.suppress(OSError):
             self._sock.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPING, 0)
+        for _ in range(64):
+            try:
+                self._sock.recvmsg(0, _ANC, socket.MSG_ERRQUEUE | socket.MSG_DONTWAIT)
+            except OSError:
+                break
         self._sock.close()
 
     def __enter__(self) -> WireClock:
