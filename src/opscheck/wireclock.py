@@ -113,6 +113,7 @@ class WireClock:
         """
         last = None
         waited = 0
+        self._sock.settimeout(None)  # MSG_DONTWAIT decides (see close())
         for _ in range(64):
             try:
                 _, ancillary, _, _ = self._sock.recvmsg(0, _ANC, socket.MSG_ERRQUEUE | socket.MSG_DONTWAIT)
@@ -157,6 +158,9 @@ class WireClock:
         """Stop stamping and leave no stamp queued: a queued one would wake the library's poll() for ever."""
         with contextlib.suppress(OSError):
             self._sock.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPING, 0)
+        # Blocking mode, so MSG_DONTWAIT decides: with a timeout set, Python would first poll for
+        # readable data and, finding some (the answer, still unread), retry until the timeout.
+        self._sock.settimeout(None)
         for _ in range(64):
             try:
                 self._sock.recvmsg(0, _ANC, socket.MSG_ERRQUEUE | socket.MSG_DONTWAIT)
