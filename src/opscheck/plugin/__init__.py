@@ -19,7 +19,8 @@ from opscheck.plugin.state import LISTENER, PREFETCHER, SETTINGS
 from opscheck.verdict import SCHEDULES, SEVERITY_DESCRIPTIONS
 
 # Report-side hooks (run folder at configure, xdist hand-over, redaction): issue 7.
-pytest_plugins = ["opscheck.plugin.reporting"]
+# environ: the process environment held still while probe threads read it (issue 13).
+pytest_plugins = ["opscheck.plugin.reporting", "opscheck.plugin.environ"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

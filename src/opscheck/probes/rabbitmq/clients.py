@@ -20,6 +20,7 @@ import pika
 import pika.exceptions as amqp
 import requests
 
+from opscheck import proxyenv
 from opscheck.errors import TargetDown, Unmeasurable
 from opscheck.inventory.sections.rabbitmq import RabbitmqItem
 from opscheck.redact import redact
@@ -182,6 +183,7 @@ def _session() -> requests.Session:
     session = getattr(_local, "session", None)
     if session is None:
         session = _local.session = requests.Session()
+        session.trust_env = False  # os.environ is not read on probe threads (opscheck.proxyenv)
     return session
 
 
@@ -189,7 +191,8 @@ def api_get(item: RabbitmqItem, path: str, timeout: float) -> Any:
     """JSON of a management API GET; None for 404 (the caller knows what was missing)."""
     base = item.management_url.rstrip("/")
     try:
-        response = _session().get(base + path, auth=credentials(item), timeout=timeout)
+        response = _session().get(base + path, auth=credentials(item), timeout=timeout,
+                                  proxies=proxyenv.for_url(base), verify=proxyenv.ca_bundle() or True)
     except requests.Timeout:
         raise TargetDown(f"management API at {base}: no answer within {timeout:g}s") from None
     except requests.RequestException as exc:

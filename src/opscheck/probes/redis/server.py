@@ -10,7 +10,7 @@ import time
 
 from opscheck.errors import Unmeasurable
 from opscheck.measurement import Measurement, Target
-from opscheck.probes.redis.client import RefusesWrites, call, config_get, info
+from opscheck.probes.redis.client import config_get, info, timed_ping
 from opscheck.units import format_duration, format_size
 
 
@@ -27,14 +27,12 @@ def _uptime_note(server: dict) -> str:
 
 
 def probe_ping(target: Target) -> Measurement:
-    start = time.monotonic()
-    problems: tuple[str, ...] = ()
-    try:
-        call(target, "PING")
-    except RefusesWrites as exc:
-        problems = (str(exc),)  # the server answered: the round trip counts, the refusal is the fault
-    latency = time.monotonic() - start
-    evidence: dict = {"round_trip_s": round(latency, 4)}
+    _, timing = timed_ping(target)
+    latency = timing["round_trip_s"]
+    # A server that refuses writes (MISCONF) still answered: the round trip counts, the refusal is the fault.
+    problems: tuple[str, ...] = (timing["refuses_writes"],) if timing.get("refuses_writes") else ()
+    evidence: dict = {"round_trip_s": round(latency, 4), "clock": timing["clock"], "reused": timing["reused"],
+                      "client": timing["client"]}
     notes: tuple[str, ...] = ()
     try:
         server = info(target, "server")
@@ -43,7 +41,7 @@ def probe_ping(target: Target) -> Measurement:
     except Unmeasurable as exc:
         evidence["info"] = str(exc)  # PING alone answers this check; INFO is the others' business
     return Measurement(
-        value=round(latency, 4), unit="s", subject="ping", evidence=evidence, notes=notes, problems=problems,
+        value=latency, unit="s", subject="ping", evidence=evidence, notes=notes, problems=problems,
     )
 
 
