@@ -17,7 +17,7 @@ from opscheck.inventory.loader import load_inventory
 from opscheck.judging import evaluate
 from opscheck.measuring import probe_once
 from opscheck.probes import logs
-from tests.journal_files import entry, remove, write_journal
+from journal_files import entry, remove, write_journal
 
 MIN = 60
 HOUR = 3600
