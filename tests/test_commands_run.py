@@ -4,7 +4,6 @@ sleeps for timeouts, and a secret passed through the environment and echoed (mas
 from __future__ import annotations
 
 import json
-import os
 import textwrap
 import time
 from pathlib import Path

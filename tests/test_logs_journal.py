@@ -10,6 +10,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from journal_files import entry, remove, write_journal
 
 from opscheck import registry
 from opscheck.errors import InventoryError
@@ -17,7 +18,6 @@ from opscheck.inventory.loader import load_inventory
 from opscheck.judging import evaluate
 from opscheck.measuring import probe_once
 from opscheck.probes import logs
-from journal_files import entry, remove, write_journal
 
 MIN = 60
 HOUR = 3600

@@ -9,6 +9,7 @@ as `env NAME=value`, a secret (`env:`/`file:`) is refused rather than exposed.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import signal
@@ -86,10 +87,8 @@ def _local(argv: list[str], env: dict[str, Secret], cwd: str | None, timeout: fl
 
 
 def _kill_group(proc: subprocess.Popen) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 def _text(data: bytes) -> str:

@@ -23,8 +23,8 @@ import bz2
 import calendar
 import glob
 import gzip
-import lzma
 import json
+import lzma
 import os
 import re
 import subprocess
