@@ -179,6 +179,7 @@ def test_command_not_found_is_unknown_naming_it(tmp_path):
           - {{name: missing, command: ["/nonexistent/run.sh", "status"], read_only: true}}
           - {{name: missing in shell, shell: "opscheck-no-such-tool --status", read_only: true}}
           - {{name: bad cwd, command: ["true"], cwd: {tmp_path}/gone, read_only: true}}
+          - {{name: in a pipe, shell: "opscheck-no-ufw status | grep -q active", read_only: true}}
     """)
     assert results["local:missing"][0].verdict.value == "UNKNOWN"
     assert results["local:missing"][0].summary == "local:missing: command not found: /nonexistent/run.sh"
@@ -187,6 +188,10 @@ def test_command_not_found_is_unknown_naming_it(tmp_path):
     assert shell.summary.startswith("local:missing in shell: command not found on local: `opscheck-no-such-tool --status`")
     assert "opscheck-no-such-tool: not found" in shell.summary
     assert results["local:bad cwd"][0].summary == f"local:bad cwd: working directory {tmp_path}/gone does not exist"
+    # In a pipeline the exit status is grep's (1): sh's "not found" still makes it UNKNOWN, not a CRIT.
+    piped = results["local:in a pipe"][0]
+    assert (piped.verdict.value, piped.summary) == (
+        "UNKNOWN", "local:in a pipe: command not found on local: opscheck-no-ufw (in `opscheck-no-ufw status | grep -q active`)")
 
 
 def test_secret_passes_through_the_environment_and_is_masked(tmp_path, monkeypatch):

@@ -21,6 +21,9 @@ from .execute import execute
 TAIL_LINES = 20
 TAIL_CHARS = 2000
 NOT_FOUND, NOT_EXECUTABLE = 127, 126
+# sh's own complaint (dash: `sh: 1: ufw: not found`, bash: `bash: line 1: ufw: command not found`): inside
+# a pipeline the exit status is the last command's, so `ufw status | grep -q active` exits 1, not 127.
+_SH_NOT_FOUND = re.compile(r"^(?:/bin/)?(?:sh|bash|dash): (?:line )?\d+: (.+?): (?:command )?not found$", re.MULTILINE)
 
 
 def tail(text: str, lines: int = TAIL_LINES, chars: int = TAIL_CHARS) -> str:
@@ -46,6 +49,9 @@ def probe(target: Target) -> Measurement:
         what = "not found" if done.rc == NOT_FOUND else "not executable"
         said = tail(done.stderr, 2, 300).strip()
         raise Unmeasurable(f"command {what} on {target.host}: `{shown}`" + (f" ({said})" if said else ""))
+    missing = _SH_NOT_FOUND.search(done.stderr) if item.shell is not None else None
+    if missing:
+        raise Unmeasurable(f"command not found on {target.host}: {redact(missing.group(1))} (in `{shown}`)")
     problems = []
     if done.rc not in item.expect.exit:
         expected = ", ".join(str(c) for c in item.expect.exit)
