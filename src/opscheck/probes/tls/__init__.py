@@ -12,7 +12,6 @@ from opscheck.registry import Kind
 from opscheck.targets import per_entry, per_host
 
 
-
 def _endpoint_id(p) -> str:
     return f"{p.item.servername}@{p.item.endpoint}" if p.item.servername else p.item.endpoint
 
