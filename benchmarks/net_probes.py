@@ -80,8 +80,8 @@ def main() -> None:
                                                "-www", *flags], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
                 wait_tcp(port)
             time.sleep(0.3)
-            from http.server import ThreadingHTTPServer
             import threading
+            from http.server import ThreadingHTTPServer
             server = ThreadingHTTPServer(("127.0.0.1", 0), AdvisoryRegistry)
             threading.Thread(target=server.serve_forever, daemon=True).start()
             project = folder / "frontend"
