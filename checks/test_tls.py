@@ -1,4 +1,5 @@
-"""TLS certificates: the runbook's `openssl s_client` and `openssl x509 -noout -dates`."""
+"""TLS certificates and old protocols: the runbook's `openssl s_client` (`-tls1_1`), `nmap --script ssl-enum-ciphers`
+and `openssl x509 -noout -dates`."""
 
 import pytest
 
@@ -10,6 +11,11 @@ pytestmark = pytest.mark.daily
 @pytest.mark.high
 def test_tls_days_left(tls_endpoint):
     judge(measure(tls_endpoint))
+
+
+@pytest.mark.high
+def test_tls_old_protocols(tls_protocols):
+    judge(measure(tls_protocols))
 
 
 @pytest.mark.high

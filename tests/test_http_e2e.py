@@ -64,6 +64,7 @@ def expected_verdicts(servers) -> dict[str, str]:
         "test_http_endpoint[token api]": "CRIT",
         "test_websocket_upgrade[socket.io]": "OK",
         f"test_tls_days_left[localhost@{tls_endpoint}]": "WARN",
+        f"test_tls_old_protocols[localhost@{tls_endpoint}]": "OK",
         f"test_certificate_file[local:{expired_cert}]": "CRIT",
     }
 
@@ -74,7 +75,7 @@ def test_daily_suite_verdicts_exit_code_and_records(suite, servers, monkeypatch)
     tls_endpoint = servers[1].endpoint
     assert result.ret == 1, result.stdout.str()
     assert suite.verdicts() == expected_verdicts(servers)
-    result.stdout.re_match_lines([r"=+ 4 failed, 3 passed, .*2 warned in .*"])
+    result.stdout.re_match_lines([r"=+ 4 failed, 4 passed, .*2 warned in .*"])
 
     paper = suite.check("test_http_endpoint[paper trading mode]")
     assert paper["severity"] == "critical" and paper["schedules"] == ["smoke", "daily"]

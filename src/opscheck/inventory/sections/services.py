@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
+from dataclasses import dataclass
 from typing import Annotated
 
 from pydantic import BeforeValidator, Field, field_validator, model_validator
@@ -22,6 +24,66 @@ Port = Annotated[int, BeforeValidator(_port)]
 
 
 Pattern = Regex
+
+_ALLOW = re.compile(r"^(?:(?:\[(?P<v6>[0-9a-fA-F:.]+)\]|(?P<v4>[0-9.]+)):)?(?P<low>\d+)(?:-(?P<high>\d+))?$")
+_ALLOW_HINT = "a port (22), a range (8000-8099) or an address and port (127.0.0.1:6379, [::1]:5432, 127.0.0.1:8000-8099)"
+
+
+@dataclass(frozen=True)
+class Allowed:
+    """One `only:` entry: ports `low`..`high`, on any address or on `address` only."""
+
+    low: int
+    high: int
+    address: str | None = None
+
+    def allows(self, port: int, address: str) -> bool:
+        return self.low <= port <= self.high and (self.address is None or listener_address(address) == self.address)
+
+    def __str__(self) -> str:
+        ports = str(self.low) if self.low == self.high else f"{self.low}-{self.high}"
+        if self.address is None:
+            return ports
+        return f"[{self.address}]:{ports}" if ":" in self.address else f"{self.address}:{ports}"
+
+
+def listener_address(address: str) -> str:
+    """ss's `[::1]`, `127.0.0.53%lo`, `*` -> a comparable address (`::1`, `127.0.0.53`, `*`)."""
+    host = address.strip("[]").split("%", 1)[0]
+    try:
+        return ipaddress.ip_address(host).compressed
+    except ValueError:
+        return host
+
+
+def _allowed(value: object) -> Allowed:
+    if isinstance(value, Allowed):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Allowed(_port(value), value)
+    match = _ALLOW.match(value.strip()) if isinstance(value, str) else None
+    if not match:
+        raise ValueError(f"expected {_ALLOW_HINT}, found {describe_input(value)}")
+    low = int(match["low"])
+    high = int(match["high"]) if match["high"] else low
+    for port in (low, high):
+        if not 1 <= port <= 65535:
+            raise ValueError(f"port {port} is out of range 1-65535 in {value!r}")
+    if high < low:
+        raise ValueError(f"range {low}-{high} runs backwards in {value!r} (write {high}-{low})")
+    address = match["v6"] or match["v4"]
+    if address is not None:
+        try:
+            parsed = ipaddress.ip_address(address)
+        except ValueError:
+            raise ValueError(f"{address} is not an IP address in {value!r} (expected {_ALLOW_HINT})") from None
+        if match["v6"] and parsed.version != 6:
+            raise ValueError(f"{address} in brackets is not an IPv6 address in {value!r}")
+        address = parsed.compressed
+    return Allowed(low, high, address)
+
+
+AllowedListener = Annotated[Allowed, BeforeValidator(_allowed)]
 
 _UNIT = re.compile(r"^[A-Za-z0-9:_.@\\-]+$")
 
@@ -55,8 +117,8 @@ class ServicesItem(Item):
     units: Annotated[list[UnitName], BeforeValidator(as_list)] = Field(default_factory=list)
     processes: Annotated[list[ProcessSpec], BeforeValidator(as_list)] = Field(default_factory=list)
     listening: Annotated[list[Port], BeforeValidator(as_list)] = Field(default_factory=list)
-    # The allow-list: any other TCP listener is CRIT (`listening` ports are always allowed).
-    only: Annotated[list[Port], BeforeValidator(as_list)] | None = None
+    # The allow-list: any other TCP listener is CRIT (`listening` ports are always allowed, on any address).
+    only: Annotated[list[AllowedListener], BeforeValidator(as_list)] | None = None
     ignore_loopback: bool = False
 
 

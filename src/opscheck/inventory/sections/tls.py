@@ -48,6 +48,8 @@ class TlsItem(Item):
     ca_file: str | None = None
     insecure: bool = False
     min_protocol: Literal["TLSv1.2", "TLSv1.3"] = "TLSv1.2"
+    # Try each protocol older than min_protocol (kind tls_protocols): accepting one is CRIT.
+    old_protocols: bool = True
     file: str | None = None
     key: str | None = None
     days: DaysLeft = Field(default_factory=DaysLeft)
@@ -76,6 +78,7 @@ class TlsItem(Item):
         else:
             wrong = [k for k in ("servername", "starttls", "ca_file") if getattr(self, k) is not None]
             wrong += ["insecure"] if self.insecure else []
+            wrong += ["old_protocols"] if "old_protocols" in self.model_fields_set else []
             if wrong:
                 raise ValueError(f"{', '.join(wrong)}: only for an endpoint: entry, not a file")
         if self.insecure and self.ca_file:

@@ -6,6 +6,7 @@ import shlex
 
 from opscheck.errors import Unmeasurable
 from opscheck.host import run
+from opscheck.inventory.sections.services import Allowed
 from opscheck.measurement import Measurement, Target
 from opscheck.probes.services.processes import (
     describe_listener,
@@ -95,15 +96,16 @@ def probe_port(target: Target) -> Measurement:
 
 def probe_listeners(target: Target) -> Measurement:
     item = target.spec
-    allowed = set(item.only or ()) | set(item.listening)
+    allowed = sorted([*(item.only or ()), *(Allowed(p, p) for p in item.listening)], key=lambda a: (a.low, a.high, a.address or ""))
     socks = listeners(target)
     considered = [s for s in socks if not (item.ignore_loopback and s["loopback"])]
-    unexpected = [s for s in considered if s["port"] not in allowed]
+    unexpected = [s for s in considered if not any(a.allows(s["port"], s["address"]) for a in allowed)]
     problems = tuple(f"unexpected listener {describe_listener(s)}" for s in unexpected[:10])
     if len(unexpected) > 10:
         problems += (f"and {len(unexpected) - 10} more",)
+    shown = ", ".join(dict.fromkeys(str(a) for a in allowed)) or "none"
     return Measurement(
-        value=len(unexpected), subject=f"{len(considered)} TCP listeners, allowed ports {', '.join(map(str, sorted(allowed))) or 'none'}",
+        value=len(unexpected), subject=f"{len(considered)} TCP listeners, allowed ports {shown}",
         problems=problems,
         evidence={"unexpected": [describe_listener(s) for s in unexpected], "all": [describe_listener(s) for s in socks]},
     )
