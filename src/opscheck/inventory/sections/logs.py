@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from opscheck.inventory.sections.common import Item
+from opscheck.inventory.sections.containers import engine_url
 from opscheck.inventory.types import CountLimits, Duration, Regex
 
 LogFormat = Literal["auto", "iso8601", "syslog", "combined", "python"]
@@ -52,7 +53,9 @@ def _patterns(value: Any) -> Any:
 
 
 class LogItem(Item):
-    path: str
+    path: str | None = None                         # a log file ...
+    container: str | None = None                    # ... or a container's log (`docker logs --since`)
+    engine: str | None = None                       # the container's engine (default: the host's, see docs/containers.md)
     window: Duration | None = None                  # default: the preset's, else 24h
     format: LogFormat = "auto"
     rotated: int = Field(default=5, ge=0, le=100)   # how many rotations (.1, .2.gz, ...) may be read
@@ -65,13 +68,23 @@ class LogItem(Item):
 
     @field_validator("path")
     @classmethod
-    def _absolute(cls, value: str) -> str:
-        if not value.startswith("/"):
+    def _absolute(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("/"):
             raise ValueError(f"expected an absolute path, found {value!r}")
         return value
 
+    @field_validator("engine")
+    @classmethod
+    def _engine(cls, value: str | None) -> str | None:
+        return engine_url(value)
+
     @model_validator(mode="after")
     def _something_to_count(self):
+        sources = [key for key in ("path", "container") if getattr(self, key) is not None]
+        if len(sources) != 1:
+            raise ValueError(f"give one log source, path: or container:, found {' and '.join(sources) or 'neither'}")
+        if self.engine is not None and self.container is None:
+            raise ValueError("engine: belongs to container: entries")
         if self.pattern is None and (self.warn is not None or self.crit is not None):
             raise ValueError("warn/crit at the entry's level belong to `pattern:`; put them on each of `patterns:`")
         if self.pattern is not None:
@@ -90,6 +103,10 @@ class LogItem(Item):
             out[self.name or "matches"] = LogPattern(regex=self.pattern, warn=self.warn, crit=self.crit)
         out.update(self.patterns)
         return out
+
+    def source(self) -> str:
+        """The log in ids and summaries: its path, or `container:NAME`."""
+        return self.path if self.path is not None else f"container:{self.container}"
 
     def window_s(self) -> float:
         if self.window is not None:

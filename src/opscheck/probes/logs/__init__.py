@@ -19,6 +19,7 @@ from pathlib import Path
 from opscheck.errors import TargetDown, Unmeasurable
 from opscheck.host import run
 from opscheck.measurement import Measurement, Target
+from opscheck.probes.logs import sources
 from opscheck.redact import redact
 from opscheck.registry import Kind
 from opscheck.targets import per_host_item
@@ -49,11 +50,11 @@ def probe(target: Target) -> Measurement:
     result = _scan(target)
     if result.get("error"):
         if result.get("missing"):
-            raise TargetDown(f"log {item.path} does not exist on {target.host}")
-        raise Unmeasurable(f"cannot read {item.path} on {target.host}: {result['error']}")
+            raise TargetDown(f"log {item.source()} does not exist on {target.host}")
+        raise Unmeasurable(f"cannot read {item.source()} on {target.host}: {result['error']}")
     if result["lines_read"] > 1 and result["timestamped"] == 0:
         raise Unmeasurable(
-            f"no line of {item.path} has a timestamp opscheck knows (ISO 8601, syslog, nginx combined, "
+            f"no line of {item.source()} has a timestamp opscheck knows (ISO 8601, syslog, nginx combined, "
             "Python logging): cannot tell which lines fall in the window"
         )
     count = result["counts"][name]
@@ -70,7 +71,7 @@ def probe(target: Target) -> Measurement:
         "timestamp_format": result["format"],
     }
     return Measurement(
-        value=count, unit="", subject=f"{item.path} {name}", label=f"in the last {format_duration(window)}",
+        value=count, unit="", subject=f"{item.source()} {name}", label=f"in the last {format_duration(window)}",
         evidence=evidence,
     )
 
@@ -78,7 +79,7 @@ def probe(target: Target) -> Measurement:
 def _scan(target: Target) -> dict:
     item = target.spec
     patterns = {n: [p.regex, p.ignore_case] for n, p in item.all_patterns().items()}
-    key = (target.host.spec, item.path, item.window_s(), item.format, item.rotated, json.dumps(patterns, sort_keys=True))
+    key = (target.host.spec, item.source(), item.engine, item.window_s(), item.format, item.rotated, json.dumps(patterns, sort_keys=True))
     with _guard:
         lock = _locks.setdefault(key, threading.Lock())
     if not lock.acquire(timeout=target.timeout):
@@ -87,6 +88,10 @@ def _scan(target: Target) -> dict:
         cached = _cache.get(key)
         if cached and time.monotonic() - cached[0] < CACHE_S:
             return cached[1]
+        if sources.source_of(item) is not None:
+            result = sources.read(target, patterns, LAST_LINES)
+            _cache[key] = (time.monotonic(), result)
+            return result
         args = {"path": item.path, "patterns": patterns, "window": item.window_s(), "format": item.format,
                 "rotated": item.rotated, "keep": LAST_LINES}
         command = f"python3 -c {shlex.quote(SCANNER.read_text())} {shlex.quote(json.dumps(args))}"
@@ -107,7 +112,7 @@ def _scan(target: Target) -> dict:
 
 KINDS = (
     Kind("log_pattern", "log pattern count", "logs", per_host_item(
-        lambda item: item.all_patterns().items(), id=lambda p: f"{p.host.name}:{p.item.path}:{p.sub[0]}", check=lambda p: f"log pattern {p.sub[0]}",
+        lambda item: item.all_patterns().items(), id=lambda p: f"{p.host.name}:{p.item.source()}:{p.sub[0]}", check=lambda p: f"log pattern {p.sub[0]}",
         spec=lambda p: p.item, threshold=lambda p: p.sub[1].threshold(), params=lambda p: {"pattern_name": p.sub[0]},
     ), probe),
 )
