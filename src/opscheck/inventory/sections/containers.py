@@ -12,7 +12,14 @@ from typing import Annotated, Literal
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from opscheck.inventory.sections.common import Item
-from opscheck.inventory.types import CountLimits, Duration, Percent, PercentLimits, Strict, str_or_list
+from opscheck.inventory.types import (
+    CountLimits,
+    Duration,
+    Percent,
+    PercentLimits,
+    Strict,
+    str_or_list,
+)
 
 ENGINE_SCHEMES = ("unix://", "tcp://", "ssh://", "http://", "https://", "npipe://")
 

@@ -167,6 +167,7 @@ def probe_restarts(target: Target) -> Measurement:
     else:
         label = "restarts per hour of uptime (no previous run of the suite to compare with)"
     return Measurement(
-        value=worst["restarts"], subject=worst["name"] if len(rows) > 1 or worst["restarts"] else target.spec.selection(),
+        # The offender by name when there is one; the set when nothing restarted.
+        value=worst["restarts"], subject=worst["name"] if worst["restarts"] else target.spec.selection(),
         label=label, evidence={"containers": rows, "compared_with": "previous run" if previous else "uptime"},
     )
