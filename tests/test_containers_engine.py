@@ -202,19 +202,19 @@ def test_stable_stack_has_no_restarts(stack, tmp_path, monkeypatch):
 
 
 def test_cpu_burner_is_judged_on_its_limit(stack, tmp_path):
-    result = check(tmp_path, "container_cpu", f"{{labels: {{app: burn}}, cpu: {{warn: 10%, crit: 25%, interval: 1s}}, {at(stack)}}}")
+    result = check(tmp_path, "container_cpu", f"{{labels: {{app: burn}}, cpu: {{warn: 10%, crit: 25%}}, {at(stack)}}}")
     row = result.measurement.evidence["containers"][0]
     assert row["cpu_limit_cores"] == 0.2
     # Saturating its 0.2 core: ~20% in docker stats, ~100% of its limit; the machine is shared, so
     # another job may take some of it: a wide margin below, none above.
     assert 25 < row["percent"] <= 110, row
-    assert row["percent"] == pytest.approx(row["docker_stats_percent"] / 0.2, abs=0.2)
+    assert row["percent"] == pytest.approx(row["docker_stats_percent"] / 0.2, abs=0.3)  # each rounded to 0.1
     assert result.verdict is Verdict.CRIT
     assert result.summary.startswith(f"burn {row['percent']:g}% CPU of its 0.2-core limit (docker stats ")
 
 
 def test_idle_container_cpu_ok_without_a_limit(stack, tmp_path):
-    result = check(tmp_path, "container_cpu", f"{{names: [mem-free], cpu: {{interval: 0.5s}}, {at(stack)}}}")
+    result = check(tmp_path, "container_cpu", f"{{names: [mem-free], cpu: {{}}, {at(stack)}}}")
     assert result.verdict is Verdict.OK
     assert result.measurement.value < 5
     assert "CPU (as docker stats: 100% is one core; no CPU limit) (warn 80%, crit 95%)" in result.summary

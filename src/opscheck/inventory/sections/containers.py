@@ -14,7 +14,6 @@ from pydantic import BeforeValidator, Field, field_validator, model_validator
 from opscheck.inventory.sections.common import Item
 from opscheck.inventory.types import (
     CountLimits,
-    Duration,
     Percent,
     PercentLimits,
     Strict,
@@ -41,7 +40,6 @@ class RestartLimits(CountLimits):
 class ContainerCpuLimits(PercentLimits):
     warn: Percent | None = 80.0
     crit: Percent | None = 95.0
-    interval: Duration = 1.0  # between the two stats samples the % is computed from
 
 
 class ContainerMemoryLimits(PercentLimits):

@@ -1,8 +1,8 @@
 """CPU % and memory % of a container set, computed as `docker stats` computes them.
 
-Two one-shot stats samples per container, `interval` apart (the engine's own
-`precpu_stats` is empty on a one-shot read and differs between engines), then the
-docker CLI's arithmetic: CPU % = container CPU-time delta / host CPU-time delta x
+Two one-shot stats samples per container, one after the other (the engine's stats
+collector ticks once a second, so each read waits for the next tick: the samples are
+about a second apart, and a read costs up to a second), then the docker CLI's arithmetic: CPU % = container CPU-time delta / host CPU-time delta x
 online CPUs x 100 (100% is one core); memory = usage less the page cache's inactive
 file pages, of the container's limit. A container with a CPU limit (`--cpus`,
 CpuQuota/CpuPeriod) is judged on its share of that limit: one limited to half a core
@@ -12,7 +12,6 @@ limit the engine reports the host's memory as the limit, and the summary says so
 
 from __future__ import annotations
 
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 from opscheck.errors import Unmeasurable
@@ -67,32 +66,29 @@ def _running(target: Target, client) -> list[dict]:
     return running
 
 
-def _samples(client, infos: list[dict], count: int, interval: float) -> list[list[dict]]:
-    """`count` one-shot samples of every container, all containers at once, `interval` apart."""
+def _samples(client, infos: list[dict], count: int) -> list[list[dict]]:
+    """`count` one-shot samples of every container, all containers at once, one after the other."""
     out = []
     with ThreadPoolExecutor(max_workers=min(8, len(infos))) as pool:
-        for n in range(count):
-            if n:
-                time.sleep(interval)
+        for _ in range(count):
             out.append(list(pool.map(lambda info: client.api.stats(info["Id"], stream=False, one_shot=True), infos)))
     return out
 
 
 def probe_cpu(target: Target) -> Measurement:
-    interval = min(target.spec.cpu.interval, max(target.timeout / 3, 0.1))
     with engine(target) as client:
         infos = _running(target, client)
-        before, after = _samples(client, infos, 2, interval)
+        before, after = _samples(client, infos, 2)
     rows = []
     for info, first, second in zip(infos, before, after, strict=True):
         raw = cpu_percent(first, second)
         if raw is None:
-            raise Unmeasurable(f"the engine's CPU counters for {name_of(info)} did not advance in {interval:g}s")
+            raise Unmeasurable(f"the engine's CPU counters for {name_of(info)} did not advance between two samples")
         limit = cpu_limit(info)
         rows.append({
             "name": name_of(info), "docker_stats_percent": round(raw, 1), "cpu_limit_cores": limit,
             "percent": round(raw / limit if limit else raw, 1),
-            "online_cpus": second["cpu_stats"].get("online_cpus"),
+            "online_cpus": second["cpu_stats"].get("online_cpus"), "sampled_at": [first.get("read"), second.get("read")],
         })
     worst = max(rows, key=lambda r: r["percent"])
     if worst["cpu_limit_cores"]:
@@ -101,14 +97,14 @@ def probe_cpu(target: Target) -> Measurement:
         label = "CPU (as docker stats: 100% is one core; no CPU limit)"
     return Measurement(
         value=worst["percent"], unit="%", subject=worst["name"], label=label,
-        evidence={"containers": rows, "interval_s": interval},
+        evidence={"containers": rows},
     )
 
 
 def probe_memory(target: Target) -> Measurement:
     with engine(target) as client:
         infos = _running(target, client)
-        (samples,) = _samples(client, infos, 1, 0)
+        (samples,) = _samples(client, infos, 1)
     rows = []
     for info, stats in zip(infos, samples, strict=True):
         used = memory_used(stats)
