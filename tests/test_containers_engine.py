@@ -274,3 +274,14 @@ def test_missing_container_log_is_crit(stack, tmp_path):
     result = check(tmp_path, "log_pattern", f"{{container: ghost, {at(stack)}, pattern: ERROR, crit: 0}}", section="logs")
     assert result.verdict is Verdict.CRIT
     assert "container ghost does not exist" in result.summary
+
+
+def test_the_engine_client_sends_only_reads(stack, tmp_path):
+    """Whatever a probe might call, the client it gets refuses anything but GET, before sending."""
+    from opscheck.probes.containers.engine import ReadOnly, engine
+
+    (target,) = targets(tmp_path, "container_running", f"{{names: [shop-db], {at(stack)}}}")
+    with pytest.raises(ReadOnly, match=r"refused POST .*/containers/shop-db/stop"), engine(target) as client:
+        assert client.api.inspect_container("shop-db")["State"]["Running"]
+        client.api.stop("shop-db")
+    assert stack.inspect("shop-db")["State"]["Running"]

@@ -43,9 +43,10 @@ def test_cpu_limit_from_cpus_or_quota():
 
 def test_count_lines_newest_first():
     lines = ["ERROR a", "info", "error b", "ERROR c"]
-    out = count(lines, {"err": ("ERROR", False), "any": ("error", True)}, keep=2)
+    out = count(iter(lines), {"err": ("ERROR", False), "any": ("error", True)}, keep=2)
     assert out["counts"] == {"err": 2, "any": 3}
     assert out["last"] == {"err": ["ERROR c", "ERROR a"], "any": ["ERROR c", "error b"]}
+    assert (out["lines_read"], out["bytes_read"]) == (4, 8 + 5 + 8 + 8)
 
 
 def load(tmp_path, text: str):

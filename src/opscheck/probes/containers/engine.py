@@ -88,6 +88,7 @@ def engine(target: Target, spec=None, *, down_is_crit: bool = False):
             client = docker.from_env(timeout=max(1, int(target.timeout)), environment=dict(os.environ))
         else:
             client = docker.DockerClient(base_url=url, timeout=max(1, int(target.timeout)), **kwargs)
+        read_only(client)
         yield client
     except (TargetDown, Unmeasurable):
         raise
@@ -104,6 +105,24 @@ def engine(target: Target, spec=None, *, down_is_crit: bool = False):
     finally:
         if client is not None:
             client.close()
+
+
+class ReadOnly(Unmeasurable):
+    """A probe asked the engine to change something: a bug, refused before any byte is sent."""
+
+
+def read_only(client) -> None:
+    """Let this client send GET and HEAD only: the SDK's APIClient is a requests Session, and every
+    call (inspect, stats, logs, but also start, exec, kill) goes through its `request`."""
+    api = client.api
+    send = api.request
+
+    def request(method, url, *args, **kwargs):
+        if str(method).upper() not in ("GET", "HEAD"):
+            raise ReadOnly(f"opscheck is read-only: refused {str(method).upper()} {url}")
+        return send(method, url, *args, **kwargs)
+
+    api.request = request
 
 
 @dataclass
