@@ -102,7 +102,7 @@ def docker_engine():
     from docker_engine import DockerEngine
 
     try:
-        engine = DockerEngine()
+        engine = DockerEngine(tcp_port=free_port())
     except Exception as exc:  # noqa: BLE001 - whatever stopped it, the tests fail rather than skip
         pytest.fail(f"cannot start a Docker Engine for the container tests: {exc}")
     yield engine

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import docker
+from redis_servers import write_tls_files  # a private CA and a 127.0.0.1 certificate
 
 # Loaded before pytester's in-process runs: a module first imported during one is dropped after it.
 from opscheck.probes.containers import drift, state, stats  # noqa: F401
@@ -27,7 +28,8 @@ APPLETS = ("sh", "sleep", "httpd", "true", "false", "cat", "yes", "echo", "ls", 
 
 
 class DockerEngine:
-    def __init__(self) -> None:
+    def __init__(self, tcp_port: int | None = None) -> None:
+        """`tcp_port`: also listen on 127.0.0.1:PORT with mutual TLS (`self.tls`: cert, key, ca)."""
         self.dir = Path(tempfile.mkdtemp(prefix="opscheck-dockerd-"))
         self.socket = self.dir / "docker.sock"
         self.url = f"unix://{self.socket}"
@@ -37,6 +39,14 @@ class DockerEngine:
             "--pidfile", str(self.dir / "pid"), "--iptables=false", "--ip6tables=false", "--bridge=none",
             "--storage-driver=vfs",
         ]
+        self.tcp_url, self.tls = None, None
+        if tcp_port is not None:
+            (self.dir / "tls").mkdir()
+            # The server's certificate (no key usage limits) also serves as the client's: one CA signs both.
+            self.tls = write_tls_files(self.dir / "tls")
+            self.tcp_url = f"tcp://127.0.0.1:{tcp_port}"
+            cert, key, ca = (str(p) for p in self.tls)
+            argv += ["--host", self.tcp_url, "--tlsverify", "--tlscacert", ca, "--tlscert", cert, "--tlskey", key]
         try:
             self.process = subprocess.Popen(argv, stdout=self.log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
         except FileNotFoundError:

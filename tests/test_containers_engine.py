@@ -112,6 +112,18 @@ def test_unreachable_engine_is_crit_for_running_unknown_for_the_rest(tmp_path):
     assert health.verdict is Verdict.UNKNOWN and "unreachable" in health.summary
 
 
+def test_tcp_engine_with_mutual_tls(stack, tmp_path):
+    cert, key, ca = stack.tls
+    entry = f"{{names: [shop-db], engine: '{stack.tcp_url}', tls: {{ca: {ca}, cert: {cert}, key: {key}}}}}"
+    result = check(tmp_path, "container_running", entry)
+    assert result.summary == "shop-db 1 of 1 running"
+    assert result.verdict is Verdict.OK
+    # Without a client certificate the engine refuses the handshake: we could not look, UNKNOWN.
+    refused = check(tmp_path, "container_running", f"{{names: [shop-db], engine: '{stack.tcp_url}', tls: {{ca: {ca}}}}}")
+    assert refused.verdict is Verdict.UNKNOWN
+    assert f"engine {stack.tcp_url}: TLS handshake failed" in refused.summary
+
+
 def test_docker_host_from_the_environment(stack, tmp_path, monkeypatch):
     monkeypatch.setenv("DOCKER_HOST", stack.url)
     (target,) = targets(tmp_path, "container_running", "{names: [shop-db]}")

@@ -17,12 +17,14 @@ containers may be fine, we could not look.
 from __future__ import annotations
 
 import os
+import ssl
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import docker
 import requests
+from docker.constants import MINIMUM_DOCKER_API_VERSION
 from docker.errors import APIError, DockerException, NotFound
 from docker.tls import TLSConfig
 
@@ -65,14 +67,39 @@ def _reason(exc: BaseException) -> str:
     return text if len(text) < 300 else text[:299] + "…"
 
 
-def _permission(exc: BaseException) -> bool:
-    text = str(exc)
-    chain = exc
+def _caused_by(exc: BaseException, kind: type) -> bool:
+    chain: BaseException | None = exc
     while chain is not None:
-        if isinstance(chain, PermissionError):
+        if isinstance(chain, kind) or any(isinstance(arg, kind) for arg in chain.args):
             return True
         chain = chain.__cause__ or chain.__context__
-    return "Permission denied" in text or "permission denied" in text
+    return False
+
+
+def _permission(exc: BaseException) -> bool:
+    return _caused_by(exc, PermissionError) or "permission denied" in str(exc).lower()
+
+
+def _client(url: str | None, kwargs: dict, timeout: int) -> docker.DockerClient:
+    """A read-only client that negotiated the engine's API version with our TLS settings.
+
+    The engine's TLS is what tls:/DOCKER_CERT_PATH say: a REQUESTS_CA_BUNDLE (or proxy) in the
+    runner's environment must not replace its CA, as requests lets it for a Session that trusts
+    the environment. The SDK asks the version in its constructor, before that could be switched
+    off, so the client starts at the oldest API and asks the version itself afterwards.
+    """
+    if url is None:
+        client = docker.from_env(timeout=timeout, environment=dict(os.environ), version=MINIMUM_DOCKER_API_VERSION)
+    else:
+        client = docker.DockerClient(base_url=url, timeout=timeout, version=MINIMUM_DOCKER_API_VERSION, **kwargs)
+    client.api.trust_env = False
+    read_only(client)
+    try:
+        client.api._version = client.api.version(api_version=False)["ApiVersion"]  # what version="auto" does
+    except BaseException:
+        client.close()
+        raise
+    return client
 
 
 @contextmanager
@@ -84,11 +111,7 @@ def engine(target: Target, spec=None, *, down_is_crit: bool = False):
     unreachable = TargetDown if down_is_crit else Unmeasurable
     client = None
     try:
-        if url is None:
-            client = docker.from_env(timeout=max(1, int(target.timeout)), environment=dict(os.environ))
-        else:
-            client = docker.DockerClient(base_url=url, timeout=max(1, int(target.timeout)), **kwargs)
-        read_only(client)
+        client = _client(url, kwargs, max(1, int(target.timeout)))
         yield client
     except (TargetDown, Unmeasurable):
         raise
@@ -97,6 +120,8 @@ def engine(target: Target, spec=None, *, down_is_crit: bool = False):
     except (requests.exceptions.Timeout, TimeoutError) as exc:
         raise Unmeasurable(f"engine {where} did not answer within {target.timeout:g}s ({_reason(exc)})") from None
     except (DockerException, requests.exceptions.RequestException, OSError) as exc:
+        if _caused_by(exc, ssl.SSLError):
+            raise Unmeasurable(f"engine {where}: TLS handshake failed ({_reason(exc)}): check tls: ca, cert, key") from None
         if _permission(exc):
             raise Unmeasurable(
                 f"engine {where}: permission denied on the socket (run as a member of the docker group, or give engine:)"

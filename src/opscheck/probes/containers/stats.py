@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+from docker.utils import version_gte
+
 from opscheck.errors import Unmeasurable
 from opscheck.measurement import Measurement, Target
 from opscheck.probes.containers.engine import engine, name_of, select
@@ -68,10 +70,12 @@ def _running(target: Target, client) -> list[dict]:
 
 def _samples(client, infos: list[dict], count: int) -> list[list[dict]]:
     """`count` one-shot samples of every container, all containers at once, one after the other."""
+    # one-shot (API 1.41+) skips the engine's own second sample; older engines (Podman's 1.40) take it.
+    one_shot = True if version_gte(client.api.api_version, "1.41") else None
     out = []
     with ThreadPoolExecutor(max_workers=min(8, len(infos))) as pool:
         for _ in range(count):
-            out.append(list(pool.map(lambda info: client.api.stats(info["Id"], stream=False, one_shot=True), infos)))
+            out.append(list(pool.map(lambda info: client.api.stats(info["Id"], stream=False, one_shot=one_shot), infos)))
     return out
 
 
