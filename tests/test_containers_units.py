@@ -7,6 +7,7 @@ import pytest
 from opscheck import registry
 from opscheck.errors import InventoryError
 from opscheck.inventory import load_inventory
+from opscheck.probes.containers.state import created_epoch
 from opscheck.probes.containers.stats import cpu_limit, cpu_percent, memory_used
 from opscheck.probes.logs.sources import count
 
@@ -39,6 +40,13 @@ def test_cpu_limit_from_cpus_or_quota():
     assert cpu_limit({"HostConfig": {"CpuQuota": 150_000, "CpuPeriod": 100_000}}) == 1.5
     assert cpu_limit({"HostConfig": {"CpuQuota": -1}}) is None
     assert cpu_limit({}) is None
+
+
+def test_created_times_of_docker_and_podman():
+    assert created_epoch("2026-12-01T06:00:00.123456789Z") == pytest.approx(1796104800.123457)
+    assert created_epoch("2026-12-01T01:00:00.5-05:00") == pytest.approx(1796104800.5)  # Podman writes an offset
+    assert created_epoch("2026-12-01T06:00:00Z") == 1796104800.0
+    assert created_epoch("yesterday") is None and created_epoch(None) is None
 
 
 def test_count_lines_newest_first():

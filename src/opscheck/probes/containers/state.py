@@ -8,6 +8,7 @@ problem; the judging layer decides the verdict.
 from __future__ import annotations
 
 import json
+import re
 import time
 from datetime import datetime
 
@@ -131,13 +132,21 @@ def previous_counts(target: Target) -> tuple[dict[str, dict], str] | None:
     return None
 
 
-def _uptime_hours(info: dict, now: float) -> float | None:
-    created = info.get("Created")
-    try:
-        stamp = datetime.fromisoformat(created[:26].rstrip("Z") + "+00:00") if created else None
-    except ValueError:
+_CREATED = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)?$")
+
+
+def created_epoch(created: str | None) -> float | None:
+    """Docker's RFC 3339 `Created` (nanoseconds, `Z` or an offset, as Podman writes it) as epoch seconds."""
+    m = _CREATED.match(created or "")
+    if not m:
         return None
-    return None if stamp is None else max(0.0, now - stamp.timestamp()) / 3600.0
+    zone = m.group(3) or "Z"
+    return datetime.fromisoformat(m.group(1) + (m.group(2) or "")[:7] + ("+00:00" if zone == "Z" else zone)).timestamp()
+
+
+def _uptime_hours(info: dict, now: float) -> float | None:
+    created = created_epoch(info.get("Created"))
+    return None if created is None else max(0.0, now - created) / 3600.0
 
 
 def probe_restarts(target: Target) -> Measurement:
