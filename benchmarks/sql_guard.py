@@ -25,7 +25,7 @@ def main() -> None:
     from opscheck.inventory import sqlguard
     from opscheck.inventory.model import Inventory
     from opscheck.measuring import probe_once
-    from opscheck.probes import pg_session
+    from opscheck.probes.postgres import session as pg_session
     from opscheck.registry import get
 
     statements = [f"SELECT count(*) FROM t{i} t JOIN u ON u.id = t.id WHERE x < {i} ORDER BY 1" for i in range(1000)]

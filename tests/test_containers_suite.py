@@ -46,10 +46,10 @@ def test_suite_judges_every_container_kind(e2e, suite):
         "test_container_cpu[local:shop]": "OK",
         "test_container_memory[local:shop]": "OK",
         "test_container_image_drift[local:shop]": "OK",
-        "test_log_pattern[local:container:e2e-web:app errors]": "OK",
+        "test_log_pattern[local:app errors]": "OK",
     }
     assert suite.check("test_container_running[local:batch]")["summary"] == "e2e-exits 0 of 1 running: e2e-exits exited (exit code 4)"
-    assert suite.check("test_log_pattern[local:container:e2e-web:app errors]")["value"] == 1
+    assert suite.check("test_log_pattern[local:app errors]")["value"] == 1
     assert "per hour of uptime" in suite.check("test_container_restarts[local:shop]")["summary"]
     # The next run of the suite compares restart counts with this one's results.json.
     suite.run("checks/test_containers.py", "-k", "container_restarts")

@@ -94,7 +94,7 @@ logs:
     (cpu,) = registry.get("container_cpu").targets(inventory)
     assert cpu.threshold.describe() == "warn 80%, crit 95%"
     (log,) = registry.get("log_pattern").targets(inventory)
-    assert log.id == "local:container:backend:backend errors"
+    assert log.id == "local:backend errors"  # name: is the test id
 
 
 @pytest.mark.parametrize(("entry", "message"), [
@@ -114,9 +114,9 @@ def test_bad_entries_name_file_line_and_key(tmp_path, entry, message):
 
 
 def test_log_entry_needs_exactly_one_source(tmp_path):
-    with pytest.raises(InventoryError, match="give one log source, path: or container:, found path and container"):
+    with pytest.raises(InventoryError, match=r"give exactly one source: path: \(a log file\), journal: \(journalctl\) or container: \(docker logs\), found path and container"):
         load(tmp_path, "logs:\n  - {path: /var/log/x.log, container: web, pattern: E}\n")
-    with pytest.raises(InventoryError, match="found neither"):
+    with pytest.raises(InventoryError, match=r"give exactly one source: .* or container: \(docker logs\)$"):
         load(tmp_path, "logs:\n  - {pattern: E}\n")
     with pytest.raises(InventoryError, match="engine: belongs to container: entries"):
         load(tmp_path, "logs:\n  - {path: /var/log/x.log, engine: unix:///x.sock, pattern: E}\n")

@@ -80,7 +80,7 @@ def test_bad_ansible_inventories_are_one_clear_line(tmp_path, text, files, messa
         ("services:\n  - listening: [70000]\n", "services[0].listening[0]: expected a TCP port number 1-65535, found 70000"),
         ("services:\n  - units: ['nginx; rm -rf /']\n", "expected a systemd unit name"),
         ("services:\n  - lisening: [80]\n", "did you mean 'listening'?"),
-        ("files:\n  - {path: /srv/.env, max_mode: 0600}\n", "write the mode in quotes, like '0600' (YAML reads 0600 as the number 384)"),
+        ("files:\n  - {path: /srv/.env, max_mode: 0600}\n", "write the mode in quotes, like '0600' (an unquoted 0600 is the decimal number 600), found 600"),
         ("files:\n  - {path: srv/.env}\n", "files[0].path: expected an absolute path"),
         ("files:\n  - {path: /x, exists: false, owner: root}\n", "exists: false cannot be combined"),
         ("tcp:\n  - {endpoint: db.internal}\n", "tcp[0].endpoint: expected host:port"),

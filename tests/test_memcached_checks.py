@@ -22,6 +22,7 @@ from opscheck.inventory import load_inventory
 from opscheck.judging import evaluate
 from opscheck.measuring import measure
 from opscheck.registry import get
+from opscheck.units import format_value
 from opscheck.verdict import Verdict
 
 KINDS = ("memcached", "memcached_hit_ratio", "memcached_evictions", "memcached_connections", "memcached_memory")
@@ -166,7 +167,7 @@ def test_evictions_forced_by_a_tiny_memory_limit(memcached_server, suite):
     memory = suite.check("test_memcached_memory[tiny]")
     assert memory["verdict"] == "WARN"
     used = memory["evidence"]["bytes"]
-    assert memory["value"] == round(100 * used / (2 * 1024 * 1024), 1)
+    assert memory["value"] == pytest.approx(100 * used / (2 * 1024 * 1024))  # exact: judged unrounded
     assert 50 < memory["value"] <= 99
     assert "of memory limit used (" in memory["summary"] and "of 2MiB)" in memory["summary"]
 
@@ -197,9 +198,9 @@ def test_connections_against_max_connections(memcached_server, tmp_path):
     ev = result.measurement.evidence
     assert result.verdict is Verdict.WARN, result.summary
     assert ev["max_connections"] == 64 and ev["curr_connections"] >= 41  # the 40 held and the probe's own
-    assert result.measurement.value == round(100 * ev["curr_connections"] / 64, 1)
+    assert result.measurement.value == pytest.approx(100 * ev["curr_connections"] / 64)
     assert result.summary == (
-        f"{server.address} {result.measurement.value:g}% of max connections ({ev['curr_connections']}/64) (warn 50%, crit 90%)"
+        f"{server.address} {format_value(result.measurement.value, '%')} of max connections ({ev['curr_connections']}/64) (warn 50%, crit 90%)"
     )
 
 

@@ -7,6 +7,8 @@ import json
 
 import pytest
 
+from opscheck.units import format_value
+
 MIXED = """
 environment: e2e
 system:
@@ -47,15 +49,26 @@ def test_failure_message_is_the_summary_without_helper_frames(suite):
 
 def test_verbose_shows_warn_word(suite):
     result = suite.run("-m", "daily", "-v", "checks/test_system.py", inventory=ONLY_WARN)
-    result.stdout.fnmatch_lines(["*test_memory_usage[[]local[]] WARN*", "*test_load_per_core[[]local[]] PASSED*", "*= 1 passed, * deselected, 1 warned in *"])
+    result.stdout.fnmatch_lines(["*test_memory_usage[[]local[]] WARN*", "*test_load_per_core[[]local[]] PASSED*", "*= 1 passed, 1 warned in *"])
     assert result.ret == pytest.ExitCode.OK
     assert suite.verdicts() == {"test_memory_usage[local]": "WARN", "test_load_per_core[local]": "OK"}
+
+
+def test_kinds_without_targets_are_not_items_nor_deselected(suite):
+    """disk, inodes and swap have no entry in ONLY_WARN: no item for them, and nothing reads "deselected"."""
+    result = suite.run("-m", "daily", "--collect-only", "-q", "checks/test_system.py", inventory=ONLY_WARN)
+    listed = [line for line in result.stdout.lines if "::" in line]
+    assert listed == ["checks/test_system.py::test_memory_usage[local]", "checks/test_system.py::test_load_per_core[local]"]
+    assert "deselected" not in result.stdout.str()
+    # What the user deselects is still counted: -m smoke leaves out both daily checks.
+    result = suite.run("-m", "smoke", "checks/test_system.py", inventory=ONLY_WARN)
+    result.stdout.fnmatch_lines(["*2 deselected*"])
 
 
 def test_fail_on_warn(suite):
     result = suite.run("-m", "daily", "--fail-on=warn", inventory=ONLY_WARN)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
-    result.stdout.fnmatch_lines(["*WARN (--fail-on=warn): memory *% used (warn 0.01%, crit 100%)*", "*= 1 failed, 1 passed, * deselected in *"])
+    result.stdout.fnmatch_lines(["*WARN (--fail-on=warn): memory *% used (warn 0.01%, crit 100%)*", "*= 1 failed, 1 passed in *"])
     assert suite.verdicts()["test_memory_usage[local]"] == "WARN"
 
 
@@ -73,7 +86,8 @@ def test_results_json_content(suite):
     assert disk["target"] == "local:/no/such/mount" and disk["host"] == "local"
     memory = suite.check("test_memory_usage[local]")
     assert memory["severity"] == "medium" and memory["unit"] == "%" and memory["warn"] == 0.01 and memory["crit"] == 100
-    assert memory["summary"] == f"memory {memory['value']:g}% used (warn 0.01%, crit 100%)"
+    # The value is exact (judged unrounded); the summary rounds it for reading.
+    assert memory["summary"] == f"memory {format_value(memory['value'], '%')} used (warn 0.01%, crit 100%)"
     assert isinstance(memory["evidence"], dict) and memory["evidence"]["MemTotal_kB"] > 0
     assert all(c["duration_s"] > 0 for c in document["checks"])
     assert [c["id"] for c in document["checks"]] == [
@@ -87,14 +101,15 @@ def test_results_json_content(suite):
 
 def test_unknown_is_an_error_with_its_reason(suite):
     result = suite.run("-m", "daily", inventory="system: [{inodes: {mount: /proc}, load_per_core: {warn: 1000, crit: 2000}}]")
-    result.stdout.fnmatch_lines(["*UNKNOWN: local:/proc: /proc (proc) has no fixed inode table*", "*= 1 passed, * deselected, 1 error in *"])
+    result.stdout.fnmatch_lines(["*UNKNOWN: local:/proc: /proc (proc) has no fixed inode table*", "*= 1 passed, 1 error in *"])
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     assert suite.check("test_inode_usage[local:/proc]")["verdict"] == "UNKNOWN"
 
 
 def test_severity_selection(suite):
     result = suite.run("-m", "daily", "--severity", "high", "checks/test_system.py", inventory=MIXED)
-    result.stdout.fnmatch_lines(["*= 1 failed, 1 passed, * deselected in *"])
+    # Deselected: exactly the three medium checks memory, swap and load, left out by --severity.
+    result.stdout.fnmatch_lines(["*= 1 failed, 1 passed, 3 deselected in *"])
     assert set(suite.verdicts()) == {"test_disk_usage[local:/no/such/mount]", "test_inode_usage[local:/]"}
 
 
@@ -106,11 +121,11 @@ def test_inventory_severity_overrides_the_check_default(suite):
       - swap: {}
     """
     result = suite.run("-m", "critical", "checks/test_system.py", inventory=inventory)
-    result.stdout.fnmatch_lines(["*= 1 passed, * deselected in *"])
+    result.stdout.fnmatch_lines(["*= 1 passed, 1 deselected in *"])  # swap, by -m; kinds without targets are no items
     assert suite.verdicts() == {"test_memory_usage[local]": "OK"}
     assert suite.check("test_memory_usage[local]")["severity"] == "critical"
     result = suite.run("-m", "medium", "checks/test_system.py")
-    result.stdout.fnmatch_lines(["*= 1 passed, * deselected in *"])
+    result.stdout.fnmatch_lines(["*= 1 passed, 1 deselected in *"])  # memory, critical now
     assert set(suite.verdicts()) == {"test_swap_usage[local]"}
 
 
@@ -122,7 +137,7 @@ def test_inventory_adds_schedules(suite):
       - swap: {}
     """
     result = suite.run("-m", "smoke", "checks/test_system.py", inventory=inventory)
-    result.stdout.fnmatch_lines(["*= 1 passed, * deselected in *"])
+    result.stdout.fnmatch_lines(["*= 1 passed, 1 deselected in *"])  # swap: daily only
     assert set(suite.verdicts()) == {"test_memory_usage[local]"}
     record = suite.check("test_memory_usage[local]")
     assert record["schedules"] == ["smoke"]

@@ -104,9 +104,10 @@ def api(broker):
 
 
 @pytest.fixture
-def password(monkeypatch):
-    monkeypatch.setenv(PASSWORD_ENV, "guest")
-    return f"env:{PASSWORD_ENV}"
+def password():
+    # The shared broker only knows guest/guest, and a 5-character secret is refused (issue 14):
+    # no password in the inventory means RabbitMQ's default, guest.
+    return "~"
 
 
 def wait_api(name: str, **expected: int) -> dict:

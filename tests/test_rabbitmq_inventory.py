@@ -89,12 +89,12 @@ def test_credentials_fall_back_to_the_url_then_guest(tmp_path):
 
 
 def test_a_url_with_password_may_come_from_the_environment(tmp_path, monkeypatch):
-    monkeypatch.setenv("MQ_URL", "amqp://app:hunter2@127.0.0.1:5673/%2F")
+    monkeypatch.setenv("MQ_URL", "amqp://app:hunter2-long@127.0.0.1:5673/%2F")
     path = tmp_path / "inv.yml"
     path.write_text("rabbitmq: [{url: env:MQ_URL}]\n")
     from opscheck.probes.rabbitmq import clients
 
     item = load_inventory(path).rabbitmq[0]
-    assert clients.credentials(item) == ("app", "hunter2")
+    assert clients.credentials(item) == ("app", "hunter2-long")
     (target,) = get("rabbitmq").targets(load_inventory(path))
-    assert target.id == "127.0.0.1:5673" and "hunter2" not in repr(item)
+    assert target.id == "127.0.0.1:5673" and "hunter2-long" not in repr(item)

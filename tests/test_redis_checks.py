@@ -14,6 +14,7 @@ from conftest import free_port, require_tcp
 from opscheck.inventory.model import Inventory
 from opscheck.judging import evaluate
 from opscheck.measuring import probe_once
+from opscheck.probes.redis import client as redis_client
 from opscheck.registry import get
 from opscheck.verdict import Verdict
 
@@ -251,3 +252,65 @@ def test_rediss_with_a_private_ca(tmp_path):
     assert trusted.verdict is Verdict.OK and trusted.measurement.evidence["redis_version"]
     assert untrusted.verdict is Verdict.CRIT and "certificate verify failed" in untrusted.summary
     assert unverified.verdict is Verdict.OK
+
+
+def test_server_refusing_writes_after_a_failed_save_is_named_not_hidden():
+    """MISCONF (stop-writes-on-bgsave-error) refuses PING but answers INFO: last_save is CRIT naming the
+    failed save, ping is CRIT naming the refusal, the INFO-based checks are measured as usual, also on
+    pooled connections idle long enough for a client health check."""
+    node = RedisServer(free_port(), "--save", "3600 1", as_nobody=True, dir_mode=0o755)
+    inventory = {"redis": [{"name": "store", "url": node.url, "last_save": {"crit": "26h"}, "latency": {"warn": "1s"}}]}
+    kinds = ("redis_ping", "redis_last_save", "redis_memory", "redis_clients", "redis_evictions", "redis_blocked_clients")
+    try:
+        assert {k: result(inventory, k).verdict for k in kinds} == dict.fromkeys(kinds, Verdict.OK)
+        node.client.set("k", "v")
+        node.client.bgsave()
+        node.wait_for("persistence", lambda i: i["rdb_bgsave_in_progress"] == 0 and i["rdb_last_bgsave_status"] != "ok")
+        with pytest.raises(redis.exceptions.ResponseError, match="MISCONF"):
+            node.client.ping()
+        found = {}
+        for kind in kinds:
+            # The pooled connections of the first round as if idle past any health-check interval.
+            for cached in redis_client._clients.values():
+                for connection in cached.connection_pool._available_connections:
+                    connection.next_health_check = 0
+            found[kind] = result(inventory, kind)
+    finally:
+        node.stop()
+    last_save = found["redis_last_save"]
+    assert last_save.verdict is Verdict.CRIT, last_save.summary
+    assert "last background save failed (rdb_last_bgsave_status: err)" in last_save.summary
+    ping = found["redis_ping"]
+    assert ping.verdict is Verdict.CRIT, ping.summary
+    assert ping.summary.startswith("ping ")
+    assert "server refuses writes: MISCONF Redis is configured to save RDB snapshots" in ping.summary
+    assert 0 < ping.measurement.value < 1
+    for kind in ("redis_memory", "redis_clients", "redis_evictions", "redis_blocked_clients"):
+        assert found[kind].verdict is Verdict.OK, found[kind].summary
+        assert found[kind].measurement.value is not None
+
+
+@pytest.mark.parametrize(("kind", "section", "field"), [
+    ("redis_blocked_clients", "clients", "blocked_clients"),
+    ("redis_evictions", "stats", "evicted_keys"),
+    ("redis_rejected_connections", "stats", "rejected_connections"),
+    ("redis_hit_ratio", "stats", "keyspace_hits"),
+    ("redis_replication", "replication", "connected_slaves"),
+    ("redis_memory", "memory", "maxmemory"),
+])
+def test_a_number_info_leaves_out_is_unknown_never_zero(server, monkeypatch, kind, section, field):
+    """A Redis-compatible server (or an old one) whose INFO lacks a field: UNKNOWN naming it, not a 0 judged OK."""
+    from opscheck.probes.redis import server as redis_probe
+
+    real = redis_probe.info
+
+    def without_field(target, wanted=None):
+        found = dict(real(target, wanted))
+        if wanted == section:
+            found.pop(field, None)
+        return found
+
+    monkeypatch.setattr(redis_probe, "info", without_field)
+    r = result({"redis": [{"name": "cache", "url": server.url}]}, kind)
+    assert r.verdict is Verdict.UNKNOWN, r.summary
+    assert r.summary == f"cache: INFO {section} does not report {field}"

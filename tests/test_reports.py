@@ -35,7 +35,7 @@ INVENTORY = f"""
     environment: staging
     hosts:
       app: ["local://"]
-      db: ["ssh://deploy:{PLANTED['host password']}@db-1.internal"]
+      db: ["ssh://deploy@db-1.internal"]  # a password here is refused at load (issue 14): planted in evidence
     system:
       - on: app
         disk: {{mount: /, warn: 99.8%, crit: 99.9%}}
@@ -65,6 +65,7 @@ VERDICT_CHECKS = f'''
     def test_crit():
         evidence = (
             "dsn postgresql://app:{PLANTED['dsn password']}@db/x\\n"
+            "host ssh://deploy:{PLANTED['host password']}@db-1.internal\\n"
             "Authorization: Bearer {PLANTED['header token']}\\n"
             f"env {{TOKEN.reveal()}}"
         )
@@ -213,7 +214,7 @@ def test_allure_results_agree(run_folder):
     assert crit["statusDetails"]["message"] == "CRIT: /crit 95.5% (warn 80%, crit 90%)"
     evidence = next(a for a in crit["attachments"] if a["name"] == "evidence")
     text = (run_folder / "allure-results" / evidence["source"]).read_text()
-    assert text == "dsn postgresql://app:***@db/x\nAuthorization: ***\nenv ***"
+    assert text == "dsn postgresql://app:***@db/x\nhost ssh://deploy:***@db-1.internal\nAuthorization: ***\nenv ***"
     warn = by_id["checks/test_verdicts.py::test_warn"]
     assert warn["statusDetails"]["message"] == "WARN: /warn 85.5% (warn 80%, crit 90%)"
     assert warn["description"] == "WARN: /warn 85.5% (warn 80%, crit 90%)\n\nValue: 85.5%\nExpected: at most 80%; crit over 90%"
@@ -237,7 +238,7 @@ def test_no_planted_secret_in_any_file(run_folder):
     assert hits == []
     # ... and the checks did carry them: the masks are where the secrets were.
     crit = next(c for c in json.loads((run_folder / "results.json").read_text())["checks"] if c["id"].endswith("test_crit"))
-    assert crit["evidence"] == "dsn postgresql://app:***@db/x\nAuthorization: ***\nenv ***"
+    assert crit["evidence"] == "dsn postgresql://app:***@db/x\nhost ssh://deploy:***@db-1.internal\nAuthorization: ***\nenv ***"
 
 
 def test_html_report_in_headless_chromium(run_folder, tmp_path):

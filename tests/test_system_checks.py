@@ -134,3 +134,23 @@ def test_swap_and_load(tmp_path):
     assert load.verdict is Verdict.OK
     assert load.measurement.evidence["cores"] == os.cpu_count()
     assert load.measurement.value == pytest.approx(five / os.cpu_count(), abs=0.5)
+
+
+def test_a_value_just_past_the_limit_is_judged_exactly(tmp_path):
+    """80.04 % used with warn 80 % is WARN ("strictly past the limit"), though it rounds to 80.0 %;
+    the summary shows enough digits to say why."""
+    mount = tmp_path / "exact"
+    mount.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=100000k,nr_inodes=50", "opscheck-test", str(mount)], check=True)
+    try:
+        with open(mount / "ballast", "wb") as handle:
+            handle.write(b"\0" * (80040 * 1024))  # 80040 of 100000 KiB
+        st = os.statvfs(mount)
+        used, free = (st.f_blocks - st.f_bfree) * st.f_frsize, st.f_bavail * st.f_frsize
+        assert 100.0 * used / (used + free) == pytest.approx(80.04)
+        result = probe("disk", f"system: [{{disk: {{mount: '{mount}', warn: 80%, crit: 90%}}}}]", tmp_path)
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=True)
+    assert result.verdict is Verdict.WARN, result.summary
+    assert result.measurement.value == pytest.approx(80.04)
+    assert result.summary == f"{mount} 80.04% used (warn 80%, crit 90%)"

@@ -221,11 +221,13 @@ def test_targets_and_ids(tmp_path):
           - {name: public site, endpoint: "example.com:443"}
           - {endpoint: "10.0.0.5:8443", servername: api.internal}
           - {file: /etc/ssl/certs/site.pem, on: web}
+          - {name: api cert, file: /etc/ssl/certs/api.pem, on: web}
           - {endpoint: "mail.example.com:25", starttls: smtp, days: {warn: 20, crit: 5}}
     """))
     inventory = load_inventory(path)
     endpoints = registry.get("tls_endpoint").targets(inventory)
-    assert [t.id for t in endpoints] == ["example.com:443", "api.internal@10.0.0.5:8443", "mail.example.com:25"]
+    # `name:` is the id wherever it is given; else what the entry points at.
+    assert [t.id for t in endpoints] == ["public site", "api.internal@10.0.0.5:8443", "mail.example.com:25"]
     assert endpoints[2].threshold.describe() == "warn below 20 days, crit below 5 days"
     from opscheck.probes.tls.endpoint import command
 
@@ -234,7 +236,7 @@ def test_targets_and_ids(tmp_path):
     ]
     assert "-starttls" in command(endpoints[2].spec)
     files = registry.get("cert_file").targets(inventory)
-    assert [t.id for t in files] == ["local:/etc/ssl/certs/site.pem"]
+    assert [t.id for t in files] == ["local:/etc/ssl/certs/site.pem", "local:api cert"]
 
 
 @pytest.mark.parametrize(

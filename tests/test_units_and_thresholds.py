@@ -95,3 +95,16 @@ def test_result_record_is_redacted(monkeypatch):
     register_secret("tok-9f8e7d6c")
     result = evaluate(Measurement(value=1, subject="x", label="n", evidence={"header": "Bearer tok-9f8e7d6c"}, target=_target()))
     assert "tok-9f8e7d6c" not in str(result.to_dict())
+
+
+@pytest.mark.parametrize(("value", "verdict", "shown"), [
+    (80.04, "WARN", "80.04%"), (80.0, "OK", "80%"), (79.96, "OK", "79.96%"), (90.001, "CRIT", "90.001%"), (85.26, "WARN", "85.3%"),
+])
+def test_judged_exactly_rounded_only_for_display(value, verdict, shown):
+    from opscheck.judging import evaluate
+    from opscheck.measurement import Measurement
+    from opscheck.threshold import Threshold
+
+    r = evaluate(Measurement(value=value, unit="%", subject="/", label="used", threshold=Threshold(80, 90, unit="%")))
+    assert r.verdict.value == verdict
+    assert r.summary == f"/ {shown} used (warn 80%, crit 90%)"

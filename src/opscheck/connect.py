@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import atexit
 import hashlib
+import logging
 import shutil
 import subprocess
 import tempfile
@@ -30,6 +31,17 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from opscheck.errors import OpscheckError, TargetDown, Unmeasurable
 from opscheck.measurement import HostRef
+
+
+class _NoCommandLines(logging.Filter):
+    """testinfra logs every command it runs at DEBUG (`sshpass -p … ssh …`, with -vv even
+    into pytest's captured log and so into report.html and Allure): those records never leave."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno > logging.DEBUG
+
+
+logging.getLogger("testinfra").addFilter(_NoCommandLines())
 
 SSH_OPTIONS = "-o StrictHostKeyChecking=yes -o BatchMode=yes -o ServerAliveInterval=5 -o ServerAliveCountMax=2"
 CONNECT_TIMEOUT_S = 5

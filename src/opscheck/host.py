@@ -22,6 +22,19 @@ _lock = threading.Lock()
 TIMED_OUT = 124  # coreutils timeout's exit status when it had to stop the command
 
 
+def missing_sh(quoted_path: str) -> str:
+    """A shell test true only when the path truly does not exist.
+
+    `[ -e ]` is also false for a file in a directory the user may not enter: that is
+    "permission denied reading …" (UNKNOWN), never "does not exist" (CRIT).
+    """
+    return f"LC_ALL=C stat -- {quoted_path} 2>&1 >/dev/null | grep -qE 'No such file|Not a directory'"
+
+
+def denied(path: str) -> str:
+    return f"permission denied reading {path}"
+
+
 @dataclass(frozen=True)
 class CommandResult:
     command: str
@@ -41,8 +54,12 @@ def testinfra_host(ref: HostRef):
         return host
 
 
-def run(ref: HostRef, command: str, timeout: float) -> CommandResult:
-    """Run `command` through sh on `ref`, killed after `timeout` seconds; UNKNOWN if it was."""
+def run(ref: HostRef, command: str, timeout: float, *, timeout_raises: bool = True) -> CommandResult:
+    """Run `command` through sh on `ref`, killed after `timeout` seconds; UNKNOWN if it was.
+
+    With `timeout_raises=False` a timed-out command returns with rc TIMED_OUT instead (a
+    command check judges its own timeout).
+    """
     from opscheck import connect
 
     seconds = str(max(1, math.ceil(timeout)))
@@ -59,7 +76,7 @@ def run(ref: HostRef, command: str, timeout: float) -> CommandResult:
         if failed is not None:  # testinfra's ssh backend raises its CommandResult when ssh exits 255
             raise connect.connection_failed(ref, failed.stderr) from None
         raise TargetDown(f"{ref.name}: cannot run commands: {type(exc).__name__}: {exc}") from None
-    if out.rc == TIMED_OUT:
+    if out.rc == TIMED_OUT and timeout_raises:
         raise Unmeasurable(f"{ref.name}: `{command}` timed out after {seconds}s")
     if out.rc == 255 and ref.spec.startswith(("ssh://", "paramiko://")):
         raise connect.connection_failed(ref, out.stderr)

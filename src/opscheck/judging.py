@@ -9,7 +9,7 @@ from opscheck.measurement import Measurement
 from opscheck.recording import record
 from opscheck.result import Result
 from opscheck.threshold import Threshold
-from opscheck.units import format_value
+from opscheck.units import format_size, format_value
 from opscheck.verdict import DEFAULT_SEVERITY, Verdict
 
 
@@ -34,13 +34,14 @@ def evaluate(measurement: Measurement, threshold: Threshold | None = None) -> Re
 
     if m.error is not None:
         verdict = Verdict.CRIT if m.down else Verdict.UNKNOWN
-        summary = f"{subject}: {m.error}" if subject else m.error
+        error = _without_host(m.error, subject, target)
+        summary = f"{subject}: {error}" if subject else error
         return Result(verdict, _with_notes(summary, m), m, severity)
 
     verdict = Verdict.OK
     parts: list[str] = []
     if m.value is not None and (threshold is not None or m.label):
-        reading = f"{subject} {format_value(m.value, m.unit)}".strip()
+        reading = f"{subject} {_shown(m.value, m.unit, threshold)}".strip()
         if m.label:
             reading += f" {m.label}"
         if threshold is not None and isinstance(m.value, (int, float)) and not isinstance(m.value, bool):
@@ -72,6 +73,34 @@ def evaluate(measurement: Measurement, threshold: Threshold | None = None) -> Re
     elif not parts:
         summary = "ok"
     return Result(verdict, _with_notes(summary, m), m, severity)
+
+
+def _without_host(error: str, subject: str, target) -> str:
+    """A host's own error ("app-1: unreachable") under an id that names the host already says it once."""
+    host = target.host.name if target is not None and target.host is not None else None
+    if host and error.startswith(f"{host}: ") and (subject == host or subject.startswith(f"{host}:")):
+        return error[len(host) + 2:]
+    return error
+
+
+def _shown(value, unit: str, threshold: Threshold | None) -> str:
+    """The value as the summary prints it: rounded, but never onto a limit it is not equal to.
+
+    The threshold judges the exact value; 80.04 % past warn 80 % must not read "80% (warn 80%)".
+    """
+    limits = (threshold.warn, threshold.crit) if threshold is not None else ()
+    if unit == "B" and isinstance(value, (int, float)) and any(getattr(limit, "decimal", False) for limit in limits):
+        return format_size(value, decimal=True)  # beside a limit written in GB, not in GiB
+    text = format_value(value, unit)
+    if threshold is None or unit not in ("%", "") or not isinstance(value, float):
+        return text
+    for limit in (threshold.warn, threshold.crit):
+        if limit is not None and value != limit and text == format_value(limit, unit):
+            for digits in range(2, 7):
+                exact = f"{value:.{digits}f}".rstrip("0").rstrip(".")
+                if exact != f"{limit:.{digits}f}".rstrip("0").rstrip("."):
+                    return f"{exact}{unit}" if unit == "%" else exact
+    return text
 
 
 def _with_notes(summary: str, m: Measurement) -> str:

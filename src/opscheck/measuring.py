@@ -98,6 +98,13 @@ def prefetch(targets: Iterable[Target], concurrency: int) -> int:
     return count
 
 
+def finished(target: Target) -> bool:
+    """Whether `target`'s measurement is done, so judging it takes no time."""
+    with _started_lock:
+        future = _started.get(id(target))
+    return future is not None and future.done()
+
+
 def forget() -> None:
     """Drop remembered measurements (end of session)."""
     with _started_lock:

@@ -112,3 +112,45 @@ def get(name: str) -> Kind:
     if kind is None:
         raise KeyError(f"unknown check kind {name!r} (known: {', '.join(sorted(_kinds))})")
     return kind
+
+
+def load_inventory(path) -> Inventory:
+    """The validated inventory at `path`, and no two entries giving one check the same id.
+
+    The ids come from the kinds' declarations, a layer after the inventory's own, so this
+    last check of a file lives here; every caller that runs checks loads through it.
+    """
+    from opscheck.errors import InventoryError
+    from opscheck.inventory import loader
+
+    inventory = loader.load_inventory(path)
+    problems = duplicate_ids(inventory)
+    if problems:
+        raise InventoryError(loader.sort_problems([loader._line(inventory.path, inventory.lines, loc) + msg for loc, msg in problems]))
+    return inventory
+
+
+def duplicate_ids(inventory: Inventory) -> list[tuple[tuple, str]]:
+    """Two entries that give one check the same id would run as `x0` and `x1`: say so instead."""
+    entries = inventory.items()
+    if len({section for section, _, _ in entries}) == len(entries):
+        return []  # at most one entry per section: nothing can clash (and no probe module is imported)
+    where = {id(item): (section, index) for section, index, item in entries}
+    clashes: dict[tuple, list[str]] = {}  # (entry, earlier entry) -> check ids they share
+    for kind in names():
+        seen: dict[str, tuple] = {}
+        for target in get(kind).targets(inventory):
+            loc = where.get(id(target.params.get("entry", target.spec)))
+            if loc is None:
+                continue
+            first = seen.setdefault(target.id, loc)
+            if first != loc:
+                clashes.setdefault((loc, first), []).append(f"{target.check}[{target.id}]")
+    from opscheck.inventory.loader import _dotted as dotted
+
+    problems = []
+    for (loc, first), ids in clashes.items():
+        ids = sorted(ids)
+        more = f" and {len(ids) - 1} more" if len(ids) > 1 else ""
+        problems.append((loc, f"{dotted(loc)}: gives the same check id as {dotted(first)} ({ids[0]}{more}): set a distinct name:"))
+    return problems

@@ -37,8 +37,8 @@ class Result:
                 "value": m.value if isinstance(m.value, (int, float, str, bool)) or m.value is None else str(m.value),
                 # A check that could not measure still shows its limits with their unit.
                 "unit": m.unit or (threshold.unit.strip() if threshold else ""),
-                "warn": threshold.warn if threshold else None,
-                "crit": threshold.crit if threshold else None,
+                "warn": _plain(threshold.warn) if threshold else None,
+                "crit": _plain(threshold.crit) if threshold else None,
                 "direction": threshold.direction.value if threshold else Direction.ABOVE.value,
                 "summary": redact(self.summary),
                 "problems": list(m.problems),
@@ -52,3 +52,8 @@ class Result:
                 "tags": dict(target.tags) if target else {},
             }
         )
+
+
+def _plain(limit):
+    """A limit as a plain number: a size keeps how it was written (units.Bytes) only for display."""
+    return int(limit) if isinstance(limit, int) and not isinstance(limit, bool) else limit

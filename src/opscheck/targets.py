@@ -53,6 +53,11 @@ def make_target(
     )
 
 
+def host_id(host: HostRef, item: Any, *rest: str) -> str:
+    """`host:name:rest…`: the entry's `name:` where it gives one, as every test id uses it."""
+    return ":".join([host.name, *([item.name] if getattr(item, "name", None) else []), *rest])
+
+
 @dataclass(frozen=True)
 class Place:
     """Where one target sits: its entry (and index), host, list item and aspect."""
@@ -112,22 +117,22 @@ class Shape:
         else:
             threshold = _threshold_of(measured) if measured is not None else None
         return make_target(
-            inventory, p.item, kind=kind, id=self.id(p) if self.id else p.host.name, check=self.check(p) if self.check else check,
+            inventory, p.item, kind=kind, id=self.id(p) if self.id else host_id(p.host, p.item), check=self.check(p) if self.check else check,
             host=p.host, spec=spec, threshold=threshold, retries=self.retries(p.item) if self.retries else 1,
             **(self.params(p) if self.params else {}),
         )
 
 
 def per_host(key: str | None = None, **how: Any) -> Shape:
-    """One target per host of each entry (`memory`, `uptime`); id: the host's name."""
+    """One target per host of each entry (`memory`, `uptime`); id: `host` or `host:name`."""
     return Shape(hosts=True, key=key, **how)
 
 
 def per_host_item(items: str | Callable[[Any], Iterable], label: Callable[[Any], str] = str, **how: Any) -> Shape:
-    """One target per host and item of the entry's list `items` (`disk` mounts); id: `host:label`."""
+    """One target per host and item of the entry's list `items` (`disk` mounts); id: `host:label` or `host:name:label`."""
     return Shape(
         hosts=True, items=(lambda item: getattr(item, items)) if isinstance(items, str) else items,
-        id=how.pop("id", None) or (lambda p: f"{p.host.name}:{label(p.sub)}"), **how,
+        id=how.pop("id", None) or (lambda p: host_id(p.host, p.item, label(p.sub))), **how,
     )
 
 

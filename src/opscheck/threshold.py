@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from opscheck.units import format_value
+from opscheck.units import format_limit
 from opscheck.verdict import Verdict
 
 
@@ -41,7 +41,7 @@ class Threshold:
         """'warn 80%, crit 90%', or 'warn below 30 days, crit below 7 days'."""
         word = "" if self.direction is Direction.ABOVE else "below "
         parts = [
-            f"{name} {word}{format_value(limit, self.unit)}"
+            f"{name} {word}{format_limit(limit, self.unit)}"
             for name, limit in (("warn", self.warn), ("crit", self.crit))
             if limit is not None
         ]
@@ -58,7 +58,7 @@ def order_problem(warn, crit, direction: Direction, unit: str = "") -> str | Non
     if warn is None or crit is None:
         return None
     if direction is Direction.ABOVE and warn > crit:
-        return f"warn {format_value(warn, unit)} is above crit {format_value(crit, unit)} (warn must come first as the value rises)"
+        return f"warn {format_limit(warn, unit)} is above crit {format_limit(crit, unit)} (warn must come first as the value rises)"
     if direction is Direction.BELOW and warn < crit:
-        return f"warn {format_value(warn, unit)} is below crit {format_value(crit, unit)} (warn must come first as the value falls)"
+        return f"warn {format_limit(warn, unit)} is below crit {format_limit(crit, unit)} (warn must come first as the value falls)"
     return None

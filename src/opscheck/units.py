@@ -20,21 +20,45 @@ PERCENT_HINT = "a percentage like 85%"
 SIZE_HINT = "a size like 512KB, 10MB, 2GiB"
 
 
+# 100 years: past it, `now - max_age` leaves datetime's range and a timeout overflows time_t/_PyTime_t.
+MAX_DURATION = 36500 * 86400.0
+MAX_TIMEOUT = 86400.0
+
+
 def parse_duration(text: object) -> float:
     """Seconds in `text`; bare numbers are refused because `max_age: 4` could be hours or days."""
     if isinstance(text, str):
         match = _DURATION.match(text)
         if match:
-            return float(match.group(1)) * _DURATION_UNITS[match.group(2)]
+            seconds = float(match.group(1)) * _DURATION_UNITS[match.group(2)]
+            if not seconds <= MAX_DURATION:
+                raise ValueError(f"expected {DURATION_HINT} of at most 36500d, found {describe_input(text)}")
+            return seconds
     raise ValueError(f"expected {DURATION_HINT}, found {describe_input(text)}")
 
 
+def parse_timeout(text: object) -> float:
+    """A time limit: more than zero (0s would fail everything) and at most a day."""
+    seconds = parse_duration(text)
+    if not 0 < seconds <= MAX_TIMEOUT:
+        raise ValueError(f"expected a timeout above 0s and at most 1d, found {describe_input(text)}")
+    return seconds
+
+
 def parse_seconds(text: str) -> float:
-    """A command-line duration: `90s`, `10m`, or bare seconds as CLIs conventionally take them."""
+    """A command-line duration: `90s`, `10m`, or bare seconds as CLIs conventionally take them.
+
+    `nan` and `inf` are refused: float() takes them, and a NaN deadline never arrives.
+    """
     try:
-        return float(text)
+        seconds = float(text)
     except ValueError:
         return parse_duration(text)
+    if not math.isfinite(seconds):
+        raise ValueError(f"expected {DURATION_HINT} or a number of seconds, found {text!r}")
+    if not seconds <= MAX_DURATION:
+        raise ValueError(f"expected {DURATION_HINT} of at most 36500d, found {text!r}")
+    return seconds
 
 
 def parse_percent(text: object) -> float:
@@ -52,6 +76,17 @@ def parse_percent(text: object) -> float:
     return value
 
 
+class Bytes(int):
+    """A size that remembers how the inventory wrote it ("1GB"), so its limit prints the same way."""
+
+    written: str | None = None
+
+    @property
+    def decimal(self) -> bool:
+        """Written in decimal units (KB, MB, GB: powers of 1000), not binary ones (KiB, MiB)."""
+        return bool(self.written) and "i" not in self.written.lower() and self.written.strip()[-1:].isalpha()
+
+
 def parse_size(text: object) -> int:
     """Bytes in `text`; a bare integer is bytes."""
     if isinstance(text, int) and not isinstance(text, bool) and text >= 0:
@@ -60,7 +95,9 @@ def parse_size(text: object) -> int:
         match = _SIZE.match(text)
         if match:
             unit = (match.group(2) or "").lower()
-            return int(float(match.group(1)) * _SIZE_UNITS[unit])
+            size = Bytes(int(float(match.group(1)) * _SIZE_UNITS[unit]))
+            size.written = "".join(text.split())
+            return size
     raise ValueError(f"expected {SIZE_HINT}, found {describe_input(text)}")
 
 
@@ -93,13 +130,20 @@ def format_duration(seconds: float) -> str:
     return f"{_trim(seconds / size)}{unit}"
 
 
-def format_size(size: float) -> str:
-    """Binary units, as `df -h` prints them."""
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(size) < 1024 or unit == "TiB":
+def format_size(size: float, decimal: bool = False) -> str:
+    """Binary units, as `df -h` prints them; decimal ones (as `df -H`) to sit beside a limit written so."""
+    step, units = (1000, ("B", "KB", "MB", "GB", "TB")) if decimal else (1024, ("B", "KiB", "MiB", "GiB", "TiB"))
+    for unit in units:
+        if abs(size) < step or unit == units[-1]:
             return f"{_trim(size)}{unit}" if unit != "B" else f"{int(size)}B"
-        size /= 1024
+        size /= step
     return f"{size}B"  # pragma: no cover
+
+
+def format_limit(limit: object, unit: str = "") -> str:
+    """A threshold's limit as the inventory wrote it where known (`1GB`, not `953.7MiB`)."""
+    written = getattr(limit, "written", None)
+    return written if written else format_value(limit, unit)
 
 
 def format_value(value: object, unit: str = "") -> str:

@@ -15,11 +15,13 @@ USAGE_ERROR = 3
 # subcommand -> module; each module has add_parser(subparsers) and main(args) -> int.
 SUBCOMMANDS = {
     "inventory": "opscheck.cli.inventory",
+    "discover": "opscheck.cli.discover",
     "run": "opscheck.cli.run",
     "verify": "opscheck.cli.verify",
     "report": "opscheck.cli.report",
     "serve": "opscheck.cli.serve",
     "status": "opscheck.cli.status",
+    "import": "opscheck.cli.importer",
 }
 
 

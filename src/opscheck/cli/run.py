@@ -13,6 +13,7 @@ import argparse
 import os
 import re
 import sys
+import time
 from pathlib import Path
 
 from opscheck.redact import redact
@@ -64,10 +65,17 @@ def add_parser(sub) -> None:
     p.add_argument("--no-notify", action="store_true", help="send no notifications (the state file is still updated)")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing when the run exits 0 (cron mails only problems)")
     p.add_argument("-v", "--verbose", action="store_true", help="show pytest's own output as it runs")
+    p.add_argument("--dry-run", action="store_true", help="list the checks the suite would run (ids, schedules, severities, targets); measure nothing")
     p.set_defaults(handler=main)
 
 
 def main(args) -> int:
+    if args.dry_run:  # no lock, no pytest run: the listing of `opscheck inventory list` (cli/listing.py)
+        from opscheck.cli.inventory import print_listing
+
+        suite_dir = Path(args.suite_dir).resolve()
+        inventory = _path(args.inventory or os.environ.get("OPSCHECK_INVENTORY"), suite_dir, "inventories/local.yml")
+        return print_listing(suite_dir, inventory, args.suite, args.severity)
     runner = _Runner(args)
     try:
         return runner.run()
@@ -143,6 +151,8 @@ class _Runner:
             fail_on=args.fail_on,
             deadline=args.deadline,
             deadline_s=deadline_s,
+            # From here, not from pytest's start-up: the run must end by then, imports included.
+            deadline_at=time.time() + deadline_s if deadline_s else None,
             check_timeout_s=timeout_s or None,
             workers=args.workers,
             severity=args.severity,
@@ -173,7 +183,7 @@ class _Runner:
 
     def _inventory(self, path: Path):
         from opscheck.errors import InventoryError
-        from opscheck.inventory import load_inventory
+        from opscheck.registry import load_inventory
 
         if not path.exists():
             raise _Stop(exitcodes.USAGE, [f"{path}: inventory file not found (pass --inventory PATH)"])

@@ -22,15 +22,30 @@ def host_name(spec: str) -> str:
     return parts.hostname or parts.netloc or spec
 
 
+def _no_password(spec: str) -> str:
+    """testinfra turns `ssh://user:pw@host` into `sshpass -p pw ssh …`: the password would sit in
+    the process table and in testinfra's DEBUG log, so it is refused as in DSNs."""
+    try:
+        password = urlsplit(spec).password
+    except ValueError:
+        password = None
+    if password is not None:
+        raise ValueError(
+            "a password does not belong in a host spec (testinfra would pass it to sshpass on the command line): "
+            "use an SSH key or agent, ssh://user@host"
+        )
+    return spec
+
+
 def parse_host(value: Any) -> HostRef:
     """`local://`, `ssh://user@host`, … or `{name: web-1, spec: ssh://…}`."""
     if isinstance(value, HostRef):
         return value
     if isinstance(value, str) and "://" in value.strip():
-        spec = value.strip()
+        spec = _no_password(value.strip())
         return HostRef(host_name(spec), spec)
     if isinstance(value, dict) and set(value) == {"name", "spec"} and all(isinstance(v, str) and v for v in value.values()):
-        return HostRef(value["name"], value["spec"])
+        return HostRef(value["name"], _no_password(value["spec"]))
     raise ValueError(
         "expected a testinfra host spec (local://, ssh://user@host, docker://name) "
         f"or {{name: ..., spec: ...}}, found {describe_input(value)}"

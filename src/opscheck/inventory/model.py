@@ -14,14 +14,14 @@ from opscheck.inventory.ansible import merge_ansible_groups
 from opscheck.inventory.hosts import DEFAULT_HOSTS, HostSpec, all_hosts, check_groups, select
 from opscheck.inventory.sections.common import Item
 from opscheck.inventory.sections.notify import NotifySection
-from opscheck.inventory.types import Duration, Strict, as_list
+from opscheck.inventory.types import Strict, Timeout, as_list
 from opscheck.measurement import HostRef
 
 
 class Defaults(Strict):
     """Values every entry inherits unless it sets its own."""
 
-    timeout: Duration = 10.0
+    timeout: Timeout = 10.0
 
 
 def declared_sections() -> dict[str, type[Item]]:
@@ -50,6 +50,7 @@ class _Base(Strict):
 
     _path: str = PrivateAttr(default="")
     _sha256: str = PrivateAttr(default="")
+    _lines: dict = PrivateAttr(default_factory=dict)  # key path -> line, for problems found after loading
 
     @field_validator("hosts")
     @classmethod
@@ -63,6 +64,10 @@ class _Base(Strict):
     @property
     def sha256(self) -> str:
         return self._sha256
+
+    @property
+    def lines(self) -> dict:
+        return self._lines
 
     def all_hosts(self) -> list[HostRef]:
         return all_hosts(self.hosts)

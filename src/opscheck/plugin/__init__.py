@@ -19,7 +19,8 @@ from opscheck.plugin.state import LISTENER, PREFETCHER, SETTINGS
 from opscheck.verdict import SCHEDULES, SEVERITY_DESCRIPTIONS
 
 # Report-side hooks (run folder at configure, xdist hand-over, redaction): issue 7.
-pytest_plugins = ["opscheck.plugin.reporting"]
+# environ: the process environment held still while probe threads read it (issue 13).
+pytest_plugins = ["opscheck.plugin.reporting", "opscheck.plugin.environ"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -60,7 +61,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     resolved = config.stash[SETTINGS]
     if not resolved.inventory_explicit and not resolved.inventory.exists():
         return
-    from opscheck.inventory import load_inventory
+    from opscheck.registry import load_inventory
 
     try:
         inventory = load_inventory(_shown(resolved.inventory))
@@ -74,6 +75,11 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     collection.generate_tests(metafunc)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: object):
+    return collection.without_empty(collector, name, (yield))
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -81,15 +81,27 @@ def is_check(item: pytest.Item) -> bool:
     return any(marker.name in SCHEDULES for marker in item.iter_markers())
 
 
+def without_empty(collector: pytest.Collector, name: str, made):
+    """The items of a check, less the placeholder pytest makes for a kind with no target.
+
+    Not collected at all rather than deselected: "N deselected" would count kinds the
+    inventory never mentions, which a user reads as checks they chose not to run.
+    """
+    if not isinstance(made, list):
+        return made
+    empty = collector.config.stash.get(EMPTY_CHECKS, set())
+    return [
+        item for item in made
+        if not (isinstance(item, pytest.Item) and (str(item.path), getattr(item, "originalname", item.name)) in empty
+                and not targets_of(item))
+    ]
+
+
 def modify_items(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Drop checks with nothing to check, settle severities, select by --severity; plain tests untouched."""
-    empty = config.stash.get(EMPTY_CHECKS, set())
+    """Settle severities, select by --severity; plain tests untouched."""
     keep, dropped = [], []
     minimum = Severity(config.getoption("severity")).rank if config.getoption("severity") else None
     for item in items:
-        if (str(item.path), getattr(item, "originalname", item.name)) in empty and not targets_of(item):
-            dropped.append(item)
-            continue
         if not is_check(item):
             keep.append(item)
             continue

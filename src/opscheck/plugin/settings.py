@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from dataclasses import dataclass
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from opscheck.units import MAX_TIMEOUT
 from opscheck.verdict import SEVERITIES
 
 DEFAULT_INVENTORY = "inventories/local.yml"
@@ -29,7 +31,7 @@ HELP = {
     "keep_runs": "after the run, keep only the newest N run folders (pruned runs are recorded in the manifest)",
     "keep_days": "after the run, prune run folders older than N days (pruned runs are recorded in the manifest)",
     "metrics_dir": "also write the run's metrics to DIR/opscheck_<suite>.prom, atomically, for node_exporter's textfile collector (env OPSCHECK_METRICS_DIR, ini opscheck_metrics_dir)",
-    "deadline": "overall deadline (90s, 10m or seconds): checks not started by then are UNKNOWN 'not run'",
+    "deadline": "overall deadline (90s, 10m or seconds): checks not measured by then are UNKNOWN 'not run'",
 }
 
 
@@ -128,6 +130,7 @@ def resolve(config: pytest.Config) -> Settings:
         default=(DEFAULT_REPORTS_DIR, rootdir),
     )
     _check_rootdir(config)
+    _check_durations(config)
     concurrency = _concurrency(config)
     return Settings(
         inventory=inventory,
@@ -165,6 +168,18 @@ def _waivers_path(config: pytest.Config, rootdir: Path) -> Path | None:
     return path if given else None
 
 
+def _check_durations(config: pytest.Config) -> None:
+    """--deadline and pytest-timeout's --timeout, refused before the run folder exists: float()
+    takes `nan` and `inf`, and a NaN deadline never arrives."""
+    from opscheck.plugin.deadline import parse_deadline
+
+    if config.getoption("deadline", None):
+        parse_deadline(config.getoption("deadline"))
+    timeout = getattr(config.option, "timeout", None)
+    if timeout is not None and not (math.isfinite(timeout) and 0 <= timeout <= MAX_TIMEOUT):
+        raise pytest.UsageError(f"--timeout: expected a number of seconds up to {MAX_TIMEOUT:g} (0: none), found {timeout!r}")
+
+
 def _positive(value, source: str, kind):
     if value is None:
         return None
@@ -172,7 +187,7 @@ def _positive(value, source: str, kind):
         number = kind(value)
     except ValueError:
         raise pytest.UsageError(f"{source}: expected a positive number, found {value!r}") from None
-    if number <= 0:
+    if not (number > 0 and math.isfinite(number)):
         raise pytest.UsageError(f"{source}: expected a positive number, found {value!r}")
     return number
 

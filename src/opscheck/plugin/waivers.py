@@ -39,11 +39,21 @@ def _text(value):
 Text = Annotated[str, BeforeValidator(_text)]
 
 
+def _iso_date(value):
+    """Only `2026-12-31`: pydantic would read a bare number as seconds since 1970."""
+    if isinstance(value, date) or (isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip())):
+        return value.strip() if isinstance(value, str) else value
+    raise ValueError(f"expected a date like 2026-12-31, found {value!r}")
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+
+
 class Waiver(Strict):
     id: Text
     justification: Text
     approver: Text
-    expires: date
+    expires: IsoDate
 
     def matches(self, nodeid: str) -> bool:
         pattern = _glob(self.id)
@@ -92,24 +102,20 @@ class WaiverSet:
 
 def load(path: Path, today: date | None = None) -> WaiverSet:
     """Read and validate a waiver file; problems raise InventoryError, one line each."""
-    from opscheck.inventory.loader import parse_yaml
+    from opscheck.inventory.loader import decode, parse_yaml, read_file, sort_problems
 
     shown = str(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise InventoryError([f"{shown}: cannot read waiver file ({exc.strerror or exc})"]) from None
-    data, lines = parse_yaml(raw.decode("utf-8", errors="replace"), shown)
+    raw = read_file(Path(path), "waiver")
+    data, lines, problems = parse_yaml(decode(raw, shown), shown, partial=True)
     if isinstance(data, list):
         data = {"waivers": data}
     if data is None:
         data = {"waivers": []}
     if not isinstance(data, dict):
-        raise InventoryError([f"{shown}: expected a mapping with a `waivers:` list"])
+        raise InventoryError(sort_problems(problems) or [f"{shown}: expected a mapping with a `waivers:` list"])
     try:
         parsed = WaiverFile.model_validate(data)
     except ValidationError as exc:
-        problems = []
         for error in exc.errors(include_url=False):
             loc = tuple(error["loc"])
             line = lines.get(loc) or lines.get(loc[:-1]) or ""
@@ -117,10 +123,16 @@ def load(path: Path, today: date | None = None) -> WaiverSet:
             message = "required" if error["type"] == "missing" else error["msg"].removeprefix("Value error, ")
             if error["type"].startswith(("date_", "datetime_")):
                 message = f"expected a date like 2026-12-31, found {error.get('input')!r}"
+            if error["type"] == "list_type":
+                message = f"expected a list of waivers, found {error.get('input')!r}"
+            if error["type"] in ("model_type", "dict_type", "model_attributes_type"):
+                message = f"expected a mapping with id, justification, approver and expires, found {error.get('input')!r}"
             if error["type"] == "extra_forbidden":
                 message = "unknown key (expected one of: id, justification, approver, expires)"
             problems.append(f"{shown}:{line}: {where}: {message}" if line else f"{shown}: {where}: {message}")
-        raise InventoryError(list(dict.fromkeys(problems))) from None
+        raise InventoryError(sort_problems(problems)) from None
+    if problems:
+        raise InventoryError(sort_problems(problems))
     today = today or datetime.now(timezone.utc).date()
     return WaiverSet(shown, hashlib.sha256(raw).hexdigest(), tuple(parsed.waivers), today)
 

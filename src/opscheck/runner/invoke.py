@@ -26,6 +26,10 @@ from pathlib import Path
 
 INTERRUPT_GRACE_S = 15.0
 
+# The deadline as an instant, set when pytest is spawned: its start-up counts against the deadline,
+# and its plugin may skip the interpreter's slow teardown once the deadline has passed.
+DEADLINE_AT_ENV = "OPSCHECK_DEADLINE_AT"
+
 # `--plugins suite`: autoload off and exactly these, so a cron run is not slowed or reordered by
 # whatever else is installed (on the CI image, hypothesis and pytest-benchmark alone cost ~1.5 ms
 # per check and ~1.5 s of start-up). Module names of their pytest11 entry points. report.html is
@@ -49,6 +53,7 @@ class Invocation:
     fail_on: str = "crit"
     deadline: str | None = None
     deadline_s: float | None = None
+    deadline_at: float | None = None  # time.time() when the deadline falls; default: deadline_s from the spawn
     check_timeout_s: float | None = None
     workers: str | None = None
     severity: str | None = None
@@ -76,6 +81,8 @@ class Invocation:
 
     def env(self) -> dict[str, str]:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        if self.deadline_s:
+            env[DEADLINE_AT_ENV] = repr(self.deadline_at or time.time() + self.deadline_s)
         if self.plugins == "suite":
             env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
         return env

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field
 
-from opscheck.inventory.types import Duration, ScheduleName, SeverityName, Strict, str_or_list
+from opscheck.inventory.types import ScheduleName, SeverityName, Strict, Timeout, str_or_list
 
 
 def control_tags(value: Any) -> Any:
@@ -27,7 +27,7 @@ class Item(Strict):
     severity: SeverityName | None = None
     schedule: Annotated[list[ScheduleName], BeforeValidator(str_or_list)] = Field(default_factory=list)
     runbook: str | None = None
-    timeout: Duration | None = None
+    timeout: Timeout | None = None
     title: str | None = None
     description: str | None = None
     tags: Annotated[dict[str, str], BeforeValidator(control_tags)] = Field(default_factory=dict)

@@ -11,11 +11,11 @@ TREE_KEYS = ("no_world_writable", "not_world_readable")
 
 
 def parse_mode(value: object) -> int:
-    """'0600' or '600' -> 0o600; a bare YAML number is refused, since 0600 reads as 384."""
+    """'0600' or '600' -> 0o600; a bare YAML number is refused: YAML 1.2 reads 0600 as 600, YAML 1.1 as 384."""
     if isinstance(value, str) and value.strip() and set(value.strip()) <= set("01234567") and len(value.strip()) <= 4:
         return int(value.strip(), 8)
     if isinstance(value, int) and not isinstance(value, bool):
-        raise ValueError(f"write the mode in quotes, like '0600' (YAML reads 0600 as the number 384), found {value}")
+        raise ValueError(f"write the mode in quotes, like '0600' (an unquoted 0600 is the decimal number 600), found {value}")
     raise ValueError(f"expected an octal mode like '0600', found {describe_input(value)}")
 
 

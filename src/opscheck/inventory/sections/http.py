@@ -69,6 +69,7 @@ class HttpItem(Item):
     retries: int = Field(default=1, ge=1, le=10)
     retry_delay: Duration = 1.0
     follow_redirects: bool = False
+    reuse: bool = False
     ca_file: str | None = None
     insecure: bool = False
 

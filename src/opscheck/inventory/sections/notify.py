@@ -12,6 +12,7 @@ from opscheck.inventory.types import (
     MaybeSecret,
     SecretValue,
     Strict,
+    Timeout,
     as_list,
     str_or_list,
 )
@@ -31,7 +32,7 @@ class Email(Strict):
 
     name: str | None = None
     host: str
-    port: int = 587
+    port: int = Field(default=587, ge=1, le=65535)
     security: Literal["starttls", "ssl", "none"] = "starttls"
     username: MaybeSecret | None = None
     password: SecretValue | None = None
@@ -64,5 +65,5 @@ class NotifySection(Strict):
     alertmanager: Annotated[list[Alertmanager], BeforeValidator(as_list)] = Field(default_factory=list)
     remind_every: int = Field(default=0, ge=0)  # runs; 0: no reminders
     report_url: str | None = None  # base URL the run folders are served under (opscheck serve)
-    timeout: Duration = 5.0  # per attempt
+    timeout: Timeout = 5.0  # per attempt
     attempts: int = Field(default=3, ge=1, le=10)

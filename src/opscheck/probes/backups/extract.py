@@ -30,9 +30,9 @@ def probe_extract(target: Target) -> Measurement:
     latest, _ = newest(target, clock.left())
     result = run(target.host, _DRILL.format(archive=shlex.quote(latest.path)), clock.left())
     if result.rc == 97:
-        raise Unmeasurable(f"cannot create a temporary directory on {target.host}: {result.stderr.strip()[:200]}")
+        raise Unmeasurable(f"cannot create a temporary directory: {result.stderr.strip()[:200]}")
     if result.rc == 127:
-        raise Unmeasurable(f"tar is not installed on {target.host}")
+        raise Unmeasurable("tar is not installed")
     if result.rc != 0:
         reason = "; ".join(line for line in result.stdout.splitlines()[:4] if line.strip()) or result.stderr.strip()[:300]
         return Measurement(subject=f"extract {latest.name}", problems=(f"extraction failed: {reason or f'exit {result.rc}'}",),

@@ -60,14 +60,14 @@ def probe_size(target: Target) -> Measurement:
     item = target.spec
     now = time.time()
     latest, files = newest(target)
-    evidence = {"newest": latest.describe(now), "min_size": item.min_size}
+    evidence = {"newest": latest.describe(now), "min_size": int(item.min_size)}
     readings = []
     if len(files) > 1:
         previous = files[1]
         evidence["previous"] = previous.describe(now)
         if previous.size > 0:
-            shrink = round(100.0 * (previous.size - latest.size) / previous.size, 1)
-            evidence["shrink_percent"] = shrink
+            shrink = 100.0 * (previous.size - latest.size) / previous.size
+            evidence["shrink_percent"] = round(shrink, 2)
             limits = item.max_shrink.threshold()
             message = (f"shrank {format_value(shrink, '%')} from {format_size(previous.size)} ({previous.name}) "
                        f"to {format_size(latest.size)} ({limits.describe()})")

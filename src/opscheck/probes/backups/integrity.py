@@ -88,7 +88,7 @@ def probe_integrity(target: Target) -> Measurement:
 def _run(target: Target, command: str, clock: Clock, method: str):
     result = run(target.host, command, clock.left())
     if result.rc == 127 or "command not found" in result.stderr:
-        raise Unmeasurable(f"{_TOOLS[method]} is not installed on {target.host}: cannot check {method} integrity")
+        raise Unmeasurable(f"{_TOOLS[method]} is not installed: cannot check {method} integrity")
     return result
 
 
@@ -199,7 +199,7 @@ def _check_pg(target, backup, clock, method="pg_custom"):
         reason = _first_lines(result.stderr) or f"pg_restore exited {result.rc}"
         if "unsupported version" in reason:
             # A dump newer than the host's pg_restore is unreadable here, not corrupt.
-            raise Unmeasurable(f"pg_restore on {target.host} is too old for {backup.name}: {reason}")
+            raise Unmeasurable(f"pg_restore is too old for {backup.name}: {reason}")
         return reason, {"rc": result.rc}
     return None, {"rc": 0}
 
@@ -217,7 +217,7 @@ def _check_sql(target, backup, clock):
     tail, _, rc_text = result.stdout.rpartition("__rc=")
     rc = int(rc_text.strip()) if rc_text.strip().isdigit() else result.rc or 1
     if rc == 127:
-        raise Unmeasurable(f"{decompress.split()[0]} is not installed on {target.host}: cannot check sql integrity")
+        raise Unmeasurable(f"{decompress.split()[0]} is not installed: cannot check sql integrity")
     stderr = _first_lines(result.stderr, backup=backup, tool=decompress.split()[0])
     detail = {"tail": tail[-300:]}
     if rc != 0 or stderr:

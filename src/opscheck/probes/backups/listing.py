@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 
 from opscheck.errors import TargetDown, Unmeasurable
-from opscheck.host import run
+from opscheck.host import denied, missing_sh, run
 from opscheck.measurement import Target
 
 SIDECAR_SUFFIXES = (".sha256", ".sha256sum", ".md5", ".sha1", ".sig", ".asc")
@@ -20,7 +20,7 @@ SIDECAR_NAMES = ("SHA256SUMS", "SHA256SUMS.txt", "sha256sums.txt", "MD5SUMS")
 
 # NUL-separated records survive any file name; `du -sb0` gives a dump directory's size.
 _LIST = (
-    "[ -d {path} ] || exit 3; cd -- {path} || exit 4; "
+    "[ -d {path} ] || {{ {missing} && exit 3; exit 5; }}; cd -- {path} 2>/dev/null || exit 5; "
     "find . -mindepth 1 -maxdepth 1 -name {pattern} -type f -printf 'f\\t%T@\\t%s\\t%f\\0'; "
     "find . -mindepth 1 -maxdepth 1 -name {pattern} -type d -printf 'd\\t%T@\\t0\\t%f\\0' "
     "-exec du -sb0 -- {{}} \\;"
@@ -62,13 +62,16 @@ def is_sidecar(name: str) -> bool:
 def list_backups(target: Target, timeout: float | None = None) -> list[BackupFile]:
     """The set's backups, newest first; TargetDown if the directory is missing."""
     item = target.spec
-    command = _LIST.format(path=shlex.quote(item.path), pattern=shlex.quote(item.pattern))
+    quoted = shlex.quote(item.path)
+    command = _LIST.format(path=quoted, pattern=shlex.quote(item.pattern), missing=missing_sh(quoted))
     result = run(target.host, command, timeout or target.timeout)
     if result.rc == 3:
-        raise TargetDown(f"backup directory {item.path} does not exist on {target.host}")
+        raise TargetDown(f"backup directory {item.path} does not exist")
+    if result.rc == 5 or (result.rc != 0 and "Permission denied" in result.stderr):
+        raise Unmeasurable(denied(item.path))
     if result.rc != 0:
         reason = result.stderr.strip() or f"exit {result.rc}"
-        raise Unmeasurable(f"cannot list {item.path}/{item.pattern} on {target.host}: {reason[:300]}")
+        raise Unmeasurable(f"cannot list {item.path}/{item.pattern}: {reason[:300]}")
     return parse_listing(item.path, result.stdout)
 
 
@@ -98,7 +101,7 @@ def newest(target: Target, timeout: float | None = None) -> tuple[BackupFile, li
     files = list_backups(target, timeout)
     if not files:
         item = target.spec
-        raise TargetDown(f"no backup matches {item.path}/{item.pattern} on {target.host}")
+        raise TargetDown(f"no backup matches {item.path}/{item.pattern}")
     return files[0], files
 
 

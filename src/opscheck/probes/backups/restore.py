@@ -121,7 +121,7 @@ def _dump_source(target: Target, dump: BackupFile, clock: Clock) -> str | None:
     """The database the dump was taken from, as its table of contents records it."""
     result = run(target.host, f"pg_restore --list -- {shlex.quote(dump.path)} | head -n 20", clock.left())
     if "not found" in result.stderr or result.rc == 127:
-        raise Unmeasurable(f"pg_restore is not installed on {target.host}")
+        raise Unmeasurable("pg_restore is not installed")
     match = re.search(r"^;\s+dbname:\s*(\S+)", result.stdout, re.MULTILINE)
     if not match:
         # The dump a disaster recovery would start from is unreadable: that is the finding.

@@ -12,7 +12,7 @@ import hashlib
 import shlex
 
 from opscheck.errors import TargetDown, Unmeasurable
-from opscheck.host import run
+from opscheck.host import denied, missing_sh, run
 from opscheck.measurement import Measurement, Target
 from opscheck.probes.services.processes import matching, processes
 from opscheck.redact import redact
@@ -39,13 +39,18 @@ _UNQUOTE = (
 def file_script(path: str, names: list[str]) -> str:
     quoted = shlex.quote(path)
     body = _READ.format(names=" ".join(names), export="(export[[:space:]]+)?", unquote=_UNQUOTE)
-    return f"[ -r {quoted} ] || {{ [ -e {quoted} ] && echo UNREADABLE || echo MISSING; exit 0; }}\nread_source() {{ cat {quoted}; }}\n{body}"
+    return f"{_unreadable(quoted)}\nread_source() {{ cat {quoted}; }}\n{body}"
 
 
 def environ_script(pid: int, names: list[str]) -> str:
     path = f"/proc/{pid}/environ"
     body = _READ.format(names=" ".join(names), export="", unquote="")
-    return f"[ -r {path} ] || {{ [ -e {path} ] && echo UNREADABLE || echo MISSING; exit 0; }}\nread_source() {{ tr '\\000' '\\n' < {path}; }}\n{body}"
+    return f"{_unreadable(path)}\nread_source() {{ tr '\\000' '\\n' < {path}; }}\n{body}"
+
+
+def _unreadable(quoted: str) -> str:
+    """MISSING or UNREADABLE on the first line when the file cannot be read, and stop."""
+    return f"[ -r {quoted} ] || {{ {missing_sh(quoted)} && echo MISSING || echo UNREADABLE; exit 0; }}"
 
 
 def parse(text: str) -> dict[str, dict]:
@@ -95,7 +100,7 @@ def _read(target: Target, script: str, what: str) -> dict[str, dict]:
     if first == "MISSING":
         raise TargetDown(f"{what} does not exist")
     if first == "UNREADABLE":
-        raise Unmeasurable(f"{what} is not readable (permission denied)")
+        raise Unmeasurable(denied(what))
     if result.rc != 0:
         raise Unmeasurable(f"reading {what} failed: {redact(result.stderr.strip())[:200] or f'exit {result.rc}'}")
     return parse(result.stdout)

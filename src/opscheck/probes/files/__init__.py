@@ -6,7 +6,7 @@ import shlex
 import stat
 
 from opscheck.errors import TargetDown, Unmeasurable
-from opscheck.host import run
+from opscheck.host import denied, missing_sh, run
 from opscheck.measurement import Measurement, Target
 from opscheck.redact import redact
 from opscheck.registry import Kind
@@ -27,6 +27,8 @@ def probe_file(target: Target) -> Measurement:
             if not item.exists:
                 return Measurement(value="absent", subject=f"{item.path} absent, as required")
             raise TargetDown(f"{item.path} does not exist")
+        if "Permission denied" in reason:
+            raise Unmeasurable(denied(item.path))
         raise Unmeasurable(f"stat {item.path}: {reason or f'exit {result.rc}'}")
     kind, owner, group, mode_text = result.stdout.strip().split("|")
     mode = int(mode_text, 8)
@@ -69,7 +71,7 @@ def _scan(target: Target, perm: str, what: str) -> Measurement:
     path = shlex.quote(item.path)
     # Paths sorted, the first ones kept; unreadable directories counted apart (prefixed E).
     script = (
-        f"[ -e {path} ] || {{ echo MISSING; exit 0; }}; "
+        f"[ -e {path} ] || {{ {missing_sh(path)} && echo MISSING || echo DENIED; exit 0; }}; "
         f"LC_ALL=C find {path} -xdev ! -type l -perm {perm} -printf 'F %p\\n' 2>&1 | LC_ALL=C sort | "
         f"awk '/^F /{{n++; if (n<={FIRST_PATHS}) print; next}} {{e++; if (e<=5) print \"E \" $0}} END{{print \"COUNT\", n+0, e+0}}'"
     )
@@ -77,6 +79,8 @@ def _scan(target: Target, perm: str, what: str) -> Measurement:
     lines = result.stdout.splitlines()
     if lines[:1] == ["MISSING"]:
         raise TargetDown(f"{item.path} does not exist")
+    if lines[:1] == ["DENIED"]:
+        raise Unmeasurable(denied(item.path))
     if not lines or not lines[-1].startswith("COUNT "):
         raise Unmeasurable(f"find {item.path}: {result.stderr.strip() or 'no output'}")
     _, count, errors = lines[-1].split()

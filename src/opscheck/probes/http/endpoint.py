@@ -2,7 +2,11 @@
 
 The runbooks' `curl -f /health`, `curl -w %{time_total}` and `jq` on status
 endpoints. One requests Session per probe thread pools connections without a
-lock between threads (200 endpoints may be probed at once). Evidence holds the
+lock between threads (200 endpoints may be probed at once). Like curl, every
+attempt opens a fresh connection unless the entry says `reuse: true`. The
+latency and its phases (DNS, connect, TLS, first byte, total) come from
+probes.http.timing, which reads the kernel's packet stamps, so the runner's own load
+does not count. Sessions read no environment (proxyenv). Evidence holds the
 request (secret headers masked), the response's status, headers and timing,
 a redacted body excerpt, every expectation and every attempt.
 """
@@ -13,14 +17,12 @@ import json
 import re
 import threading
 import time
-import warnings
 from http.cookiejar import DefaultCookiePolicy
 from pathlib import Path
 from typing import Any
 
 import requests
 import urllib3
-from requests.adapters import HTTPAdapter
 
 from opscheck import __version__
 from opscheck.errors import Unmeasurable
@@ -28,6 +30,8 @@ from opscheck.inventory.jsonrules import show, unmet
 from opscheck.inventory.sections.http import HttpItem
 from opscheck.measurement import Measurement, Target
 from opscheck.probes.http.attempts import Attempt, attempt_until_ok, outcome_note
+from opscheck.probes.http.timing import TimedAdapter
+from opscheck.proxyenv import ca_bundle, for_url
 from opscheck.redact import MASK, redact, redact_data
 from opscheck.units import format_duration
 
@@ -50,8 +54,9 @@ def session() -> requests.Session:
     s = getattr(_local, "session", None)
     if s is None:
         s = requests.Session()
+        s.trust_env = False  # no os.environ on probe threads: proxies come from proxyenv's snapshot
         s.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
-        adapter = HTTPAdapter(pool_connections=32, pool_maxsize=4, max_retries=0)
+        adapter = TimedAdapter(pool_connections=32, pool_maxsize=4, max_retries=0)
         s.mount("http://", adapter)
         s.mount("https://", adapter)
         s.headers["User-Agent"] = f"opscheck/{__version__}"
@@ -92,21 +97,22 @@ def measure_attempts(target: Target, attempt, *, tls_scheme: str, label: str) ->
 
 def _attempt(item: HttpItem, number: int, timeout: float) -> Attempt:
     attempt = Attempt(number)
-    if item.insecure:
-        # insecure: true is reported on the check itself; urllib3's per-request warning adds only noise.
-        # Set per call, since pytest resets warning filters for every test.
-        warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
     started = time.monotonic()
+    conn = None
     try:
         # One budget for connecting and answering (urllib3's total), so a slow connect
         # followed by a slow answer cannot take twice the timeout.
         with session().request(
             item.method, item.url, headers={k: v.reveal() for k, v in item.headers.items()},
             timeout=urllib3.Timeout(total=timeout), stream=True, allow_redirects=item.follow_redirects,
-            verify=item.ca_file or not item.insecure, **_payload(item),
+            verify=item.ca_file or (not item.insecure and (ca_bundle() or True)),
+            proxies=for_url(item.url), **_payload(item),
         ) as response:
+            conn = getattr(response.raw, "connection", None)
             body, truncated = _read(response, started + timeout)
-            attempt.elapsed_s = time.monotonic() - started
+            wall = time.monotonic() - started
+            timing = conn.timing() if hasattr(conn, "timing") else None
+            attempt.elapsed_s = timing["total_s"] if timing else wall
             attempt.problems, expectations = judge_response(item, response.status_code, body, truncated)
             attempt.record = {
                 "status": response.status_code,
@@ -116,6 +122,7 @@ def _attempt(item: HttpItem, number: int, timeout: float) -> Attempt:
                         "status": response.status_code,
                         "reason": response.reason,
                         "elapsed_ms": round(attempt.elapsed_s * 1000, 1),
+                        **(timing_evidence(timing) if timing else {"clock": "runner", "reused": None}),
                         "headers": mask_headers(dict(response.headers)),
                         "body_bytes": len(body),
                         "body": excerpt(body),
@@ -136,9 +143,23 @@ def _attempt(item: HttpItem, number: int, timeout: float) -> Attempt:
         attempt.error = f"timed out after {format_duration(timeout)} waiting for an answer" if timed_out else f"cannot connect: {text}"
     except requests.exceptions.RequestException as exc:
         attempt.error = f"request failed: {reason(exc)}"
+    finally:
+        if conn is not None and not item.reuse:
+            conn.close()  # the next attempt connects afresh, as curl does
     if attempt.error is not None:
         attempt.elapsed_s = time.monotonic() - started
     return attempt
+
+
+def timing_evidence(timing: dict) -> dict[str, Any]:
+    """Phases in ms as `curl -w` names them, which clock took each, and whether the connection was reused."""
+    names = (("dns_s", "dns"), ("connect_s", "connect"), ("tls_s", "tls"), ("first_byte_s", "first_byte"), ("total_s", "total"))
+    return {
+        "phases_ms": {label: round(timing[key] * 1000, 3) for key, label in names},
+        "clocks": timing["clocks"],
+        "reused": timing["reused"],
+        "client": timing["client"],
+    }
 
 
 def judge_response(item: HttpItem, status: int, body: bytes, truncated: bool) -> tuple[list[str], list[dict[str, Any]]]:

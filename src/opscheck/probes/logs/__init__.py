@@ -1,10 +1,12 @@
 """Log checks: how often each named regex matched in the last `window`, per log and host.
 
-The scan itself (`scan.py`) runs on the log's host, as `python3 -c`, so only
-counts and a few lines travel; local:// goes the same way. One entry's patterns are
-counted in a single pass: the first of its targets to run scans, the others reuse that
-result through a small per-process cache (keyed by host, file and patterns, kept for a
-minute, one lock per key so concurrent probes wait instead of scanning twice).
+Sources: a file's scan (`scan.py`) runs on the log's host, as `python3 -c`, so only
+counts and a few lines travel; local:// goes the same way. The journal (`journal.py`)
+is read there with `journalctl`, filtered to the window, and counted here (`count.py`).
+One entry's patterns are counted in a single pass: the first of its targets to run
+reads, the others reuse that result through a small per-process cache (keyed by host,
+source and patterns, kept for a minute, one lock per key so concurrent probes wait
+instead of reading twice).
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ from opscheck.registry import Kind
 from opscheck.targets import per_host_item
 from opscheck.units import format_duration
 
+from . import journal
+from .count import count
+
 SCANNER = Path(__file__).with_name("scan.py")
 CACHE_S = 60.0
 LAST_LINES = 10
@@ -44,65 +49,68 @@ def clean_line(line: str) -> str:
 
 def probe(target: Target) -> Measurement:
     item = target.spec
-    name = target.params["pattern_name"]
-    pattern = item.all_patterns()[name]
-    window = item.window_s()
-    result = _scan(target)
+    if item.journal is not None:
+        return _facts(target, _once(target, ("journal", item.journal.model_dump_json()), lambda: _journal(target)))
+    if item.container is not None:
+        return _facts(target, _once(target, ("container", item.container, item.engine), lambda: _container(target)))
+    result = _once(target, ("file", item.path, item.format, item.rotated), lambda: _scan(target))
     if result.get("error"):
         if result.get("missing"):
-            raise TargetDown(f"log {item.source()} does not exist on {target.host}")
-        raise Unmeasurable(f"cannot read {item.source()} on {target.host}: {result['error']}")
+            raise TargetDown(f"log {item.path} does not exist")
+        if result.get("denied"):
+            raise Unmeasurable(result["error"])
+        raise Unmeasurable(f"cannot read {item.path}: {result['error']}")
     if result["lines_read"] > 1 and result["timestamped"] == 0:
         raise Unmeasurable(
             f"no line of {item.source()} has a timestamp opscheck knows (ISO 8601, syslog, nginx combined, "
             "Python logging): cannot tell which lines fall in the window"
         )
-    count = result["counts"][name]
-    evidence = {
-        "pattern": pattern.regex,
-        "count": count,
-        "counts": result["counts"],
-        "window": format_duration(window),
-        "window_start": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(result["window_start"])),
-        "last_lines": [clean_line(line) for line in result["last"][name][:LAST_LINES]],
+    return _facts(target, result, {
         "files": [{"file": f["file"], "bytes_read": f["bytes_read"], "reached_start": f["reached_start"]} for f in result["files"]],
         "bytes_read": result["bytes_read"],
         "lines_read": result["lines_read"],
         "timestamp_format": result["format"],
+    })
+
+
+def _facts(target: Target, result: dict, read: dict | None = None) -> Measurement:
+    """The count of the target's pattern, with the evidence every source shares and `read` (how it was read)."""
+    item = target.spec
+    name = target.params["pattern_name"]
+    window = item.window_s()
+    count_ = result["counts"][name]
+    evidence = {
+        "pattern": item.all_patterns()[name].regex,
+        "count": count_,
+        "counts": result["counts"],
+        "window": format_duration(window),
+        "window_start": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(result["window_start"])),
+        "last_lines": [clean_line(line) for line in result["last"][name][:LAST_LINES]],
+        **(read if read is not None else result.get("read", {})),
     }
     return Measurement(
-        value=count, unit="", subject=f"{item.source()} {name}", label=f"in the last {format_duration(window)}",
+        value=count_, unit="", subject=f"{item.source()} {name}", label=f"in the last {format_duration(window)}",
         evidence=evidence,
     )
 
 
-def _scan(target: Target) -> dict:
+def _patterns(item) -> dict:
+    return {n: [p.regex, p.ignore_case] for n, p in item.all_patterns().items()}
+
+
+def _once(target: Target, source: tuple, read) -> dict:
+    """`read()` once per host, source, window and patterns, shared by the entry's targets for CACHE_S."""
     item = target.spec
-    patterns = {n: [p.regex, p.ignore_case] for n, p in item.all_patterns().items()}
-    key = (target.host.spec, item.source(), item.engine, item.window_s(), item.format, item.rotated, json.dumps(patterns, sort_keys=True))
+    key = (target.host.spec, *source, item.window_s(), json.dumps(_patterns(item), sort_keys=True))
     with _guard:
         lock = _locks.setdefault(key, threading.Lock())
     if not lock.acquire(timeout=target.timeout):
-        raise Unmeasurable(f"another scan of {item.path} is still running after {target.timeout:g}s")
+        raise Unmeasurable(f"another read of {item.source()} is still running after {target.timeout:g}s")
     try:
         cached = _cache.get(key)
         if cached and time.monotonic() - cached[0] < CACHE_S:
             return cached[1]
-        if sources.source_of(item) is not None:
-            result = sources.read(target, patterns, LAST_LINES)
-            _cache[key] = (time.monotonic(), result)
-            return result
-        args = {"path": item.path, "patterns": patterns, "window": item.window_s(), "format": item.format,
-                "rotated": item.rotated, "keep": LAST_LINES}
-        command = f"python3 -c {shlex.quote(SCANNER.read_text())} {shlex.quote(json.dumps(args))}"
-        out = run(target.host, command, target.timeout)
-        if out.rc == 127:
-            raise Unmeasurable(f"python3 is needed on {target.host} to scan logs: {out.stderr.strip()[:200]}")
-        try:
-            result = json.loads(out.stdout)
-        except ValueError:
-            reason = out.stderr.strip().splitlines()[-1:] or [f"exit {out.rc}"]
-            raise Unmeasurable(f"log scan of {item.path} failed: {reason[0][:300]}") from None
+        result = read()
         if not result.get("error"):
             _cache[key] = (time.monotonic(), result)
         return result
@@ -110,9 +118,49 @@ def _scan(target: Target) -> dict:
         lock.release()
 
 
+def _id(p) -> str:
+    """`host:name:pattern`, the source where the entry has no name (a file's path, `journal:nginx:err`);
+    `pattern:` shorthand is named after the entry."""
+    name = p.sub[0]
+    return ":".join([p.host.name, p.item.name or p.item.source()] + ([name] if name != p.item.name else []))
+
+
+def _scan(target: Target) -> dict:
+    item = target.spec
+    args = {"path": item.path, "patterns": _patterns(item), "window": item.window_s(), "format": item.format,
+            "rotated": item.rotated, "keep": LAST_LINES}
+    command = f"python3 -c {shlex.quote(SCANNER.read_text())} {shlex.quote(json.dumps(args))}"
+    out = run(target.host, command, target.timeout)
+    if out.rc == 127:
+        raise Unmeasurable(f"python3 is needed to scan logs: {out.stderr.strip()[:200]}")
+    try:
+        return json.loads(out.stdout)
+    except ValueError:
+        reason = out.stderr.strip().splitlines()[-1:] or [f"exit {out.rc}"]
+        raise Unmeasurable(f"log scan of {item.path} failed: {reason[0][:300]}") from None
+
+
+def _journal(target: Target) -> dict:
+    """The journal's window, counted; `read` says which journal and how much came back."""
+    got = journal.read(target)
+    counted = count(got.lines, _patterns(target.spec), got.window_start, LAST_LINES)
+    source = target.spec.journal
+    return {**counted, "window_start": got.window_start, "read": {
+        "journal": source.model_dump(exclude_none=True, exclude_defaults=True) or "the system journal",
+        "journal_files": got.files, "entries_read": len(got.lines), "bytes_read": got.bytes_read,
+    }}
+
+
+def _container(target: Target) -> dict:
+    """The container's log over the window (`docker logs --since`), counted; `read` says how much came back."""
+    counted = sources.read(target, _patterns(target.spec), LAST_LINES)
+    return {**counted, "read": {"container": target.spec.container, "lines_read": counted["lines_read"],
+                                "bytes_read": counted["bytes_read"]}}
+
+
 KINDS = (
     Kind("log_pattern", "log pattern count", "logs", per_host_item(
-        lambda item: item.all_patterns().items(), id=lambda p: f"{p.host.name}:{p.item.source()}:{p.sub[0]}", check=lambda p: f"log pattern {p.sub[0]}",
+        lambda item: item.all_patterns().items(), id=_id, check=lambda p: f"log pattern {p.sub[0]}",
         spec=lambda p: p.item, threshold=lambda p: p.sub[1].threshold(), params=lambda p: {"pattern_name": p.sub[0]},
     ), probe),
 )

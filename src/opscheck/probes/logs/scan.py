@@ -6,8 +6,10 @@ on a remote host is scanned where it lives and only counts come back. A plain fi
 read backwards in 1 MiB blocks and reading stops at the first line older than the
 window's start (less a few minutes of slack for lines written out of order), so the
 cost follows the window, not the file. Files are taken newest first (`log`, `log.1`,
-`log.2.gz`, ...); a rotation last written before the window starts ends the scan,
-and gzip files, which cannot be read backwards, are streamed forward.
+`log.2.gz`, ..., or logrotate's `dateext` names `log-20261201`, `log-20261130.gz`, newest
+date first); a rotation last written before the window starts ends the scan, and
+compressed rotations (.gz, .xz, .bz2, .zst), which cannot be read backwards, are
+streamed forward (zstd through the `zstd` binary: Python has no zstd before 3.14).
 
 Timestamps: ISO 8601 / RFC 3339 and Python logging (`2024-05-01 12:00:00,123`), RFC 3164
 syslog (`May  1 12:00:00`, the year inferred), nginx/apache combined
@@ -17,11 +19,15 @@ A line without a timestamp (a traceback) belongs to the timestamped line above i
 
 from __future__ import annotations
 
+import bz2
 import calendar
+import glob
 import gzip
 import json
+import lzma
 import os
 import re
+import subprocess
 import sys
 import time
 
@@ -135,14 +141,55 @@ class Clock:
         return ts
 
 
+COMPRESSED = (".gz", ".xz", ".bz2", ".zst")
+# logrotate's dateext: `-%Y%m%d` by default, `-%Y%m%d%H` hourly, `-%Y-%m-%d` as a dateformat.
+_DATED = re.compile(r"-(\d{8}(?:\d{2})?|\d{4}-\d\d-\d\d)(?:\.(?:gz|xz|bz2|zst))?")
+
+
 def rotations(path: str, count: int) -> list[str]:
-    """The log and its rotations that exist, newest first: log, log.1, log.2.gz, ..."""
-    out = [path] if os.path.exists(path) else []
+    """The log and up to `count` rotations that exist, newest first.
+
+    Numbered rotations (log.1, log.2.gz, ...) by number; dated ones (log-20261201,
+    log-20261130.gz, ...) by the date in the name, newest first; numbered come first
+    when (unusually) both exist.
+    """
+    out = [path] if _exists(path) else []
+    rotated = []
     for i in range(1, count + 1):
-        for candidate in (f"{path}.{i}", f"{path}.{i}.gz"):
-            if os.path.exists(candidate):
-                out.append(candidate)
-    return out
+        for candidate in (f"{path}.{i}", *(f"{path}.{i}{ext}" for ext in COMPRESSED)):
+            if _exists(candidate):
+                rotated.append(candidate)
+    dated = []
+    for candidate in glob.glob(glob.escape(path) + "-*"):
+        m = _DATED.fullmatch(candidate[len(path):])
+        if m:
+            dated.append((m.group(1).replace("-", "").ljust(10, "0"), candidate))
+    rotated.extend(name for _, name in sorted(dated, reverse=True))
+    return out + rotated[:count]
+
+
+def _open_compressed(path: str):
+    """A binary stream of the decompressed rotation, and the process to wait for (zstd)."""
+    if path.endswith(".gz"):
+        return gzip.open(path, "rb"), None
+    if path.endswith(".xz"):
+        return lzma.open(path, "rb"), None
+    if path.endswith(".bz2"):
+        return bz2.open(path, "rb"), None
+    try:
+        proc = subprocess.Popen(["zstd", "-dcq", "--", path], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    except FileNotFoundError:
+        raise OSError(f"the zstd binary is needed to read {path}") from None
+    return proc.stdout, proc
+
+
+def _exists(path: str) -> bool:
+    """Like os.path.exists, but a path behind a directory we may not enter raises PermissionError."""
+    try:
+        os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    return True
 
 
 def _backwards(f, size: int, stats: dict):
@@ -216,11 +263,12 @@ class Scan:
         return info["reached_start"]
 
     def compressed(self, path: str) -> bool:
-        """Forward through a gzip rotation; True when it holds the window's start."""
+        """Forward through a compressed rotation; True when it holds the window's start."""
         info = {"file": path, "bytes_read": os.path.getsize(path), "reached_start": False}
         self.stats["bytes_read"] += info["bytes_read"]
         current: float | None = None
-        with gzip.open(path, "rb") as f:
+        stream, proc = _open_compressed(path)
+        with stream as f:
             for raw in f:
                 self.stats["lines_read"] += 1
                 line = raw.decode("utf-8", "replace").rstrip("\r\n")
@@ -235,6 +283,8 @@ class Scan:
                     continue
                 for name in self._matches(line):
                     self._hit(name, current, line, False)
+        if proc is not None and proc.wait() != 0:
+            raise OSError(f"zstd could not read it: {proc.stderr.read().decode('utf-8', 'replace').strip()[:200]}")
         self.stats["files"].append(info)
         return info["reached_start"]
 
@@ -244,7 +294,10 @@ def scan(path: str, patterns: dict, window: float, fmt: str = "auto", rotated: i
     """Counts per pattern name within [now - window, now]; patterns: {name: (regex, ignore_case)}."""
     now = time.time() if now is None else now
     start = now - window
-    files = rotations(path, rotated)
+    try:
+        files = rotations(path, rotated)
+    except PermissionError:
+        return {"error": f"permission denied reading {path}", "missing": False, "denied": True}
     if not files:
         return {"error": f"{path} does not exist", "missing": True}
     job = Scan(patterns, start, now, fmt, keep, now)
@@ -252,10 +305,10 @@ def scan(path: str, patterns: dict, window: float, fmt: str = "auto", rotated: i
         try:
             if os.path.getmtime(file) < start:
                 break  # last written before the window: it and everything older is outside it
-            reached = job.compressed(file) if file.endswith(".gz") else job.plain(file)
+            reached = job.compressed(file) if file.endswith(COMPRESSED) else job.plain(file)
         except PermissionError:
-            return {"error": f"{file}: permission denied", "missing": False}
-        except (OSError, EOFError) as exc:
+            return {"error": f"permission denied reading {file}", "missing": False, "denied": True}
+        except (OSError, EOFError, lzma.LZMAError) as exc:
             return {"error": f"{file}: {exc}", "missing": False}
         if reached:
             break

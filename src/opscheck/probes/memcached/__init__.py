@@ -2,6 +2,8 @@
 
 One `stats` round trip per probe on a fresh connection, so the latency it
 reports is what a client sees, and the probe shares nothing between threads.
+The latency is the handshake plus the `stats` exchange as the kernel stamped
+them (wireclock), so the runner's own load does not count.
 The protocol is four lines of code, so there is no client library to trust
 with timeouts: every read has the probe's deadline.
 """
@@ -17,6 +19,7 @@ from opscheck.registry import Kind
 from opscheck.targets import per_aspect
 from opscheck.threshold import Direction, Threshold
 from opscheck.units import format_duration, format_size
+from opscheck.wireclock import WireClock, connect, last_rx
 
 MAX_REPLY = 1 << 20  # a stats reply is ~3 KB; anything this large is not memcached
 _ERRORS = (b"ERROR", b"CLIENT_ERROR", b"SERVER_ERROR")
@@ -24,34 +27,53 @@ _ERRORS = (b"ERROR", b"CLIENT_ERROR", b"SERVER_ERROR")
 
 def fetch_stats(host: str, port: int, timeout: float) -> tuple[dict[str, str], float]:
     """`stats` of host:port and the seconds the round trip took (connect included)."""
+    stats, phases = fetch_stats_timed(host, port, timeout)
+    return stats, phases["total_s"]
+
+
+def fetch_stats_timed(host: str, port: int, timeout: float) -> tuple[dict[str, str], dict]:
+    """`stats` of host:port and the phases: dns_s, connect_s, first_byte_s, total_s."""
     where = f"{host}:{port}"
-    start = time.monotonic()
-    deadline = start + timeout
+    deadline = time.monotonic() + timeout
     try:
-        sock = socket.create_connection((host, port), timeout=timeout)
+        sock, phases = connect(host, port, timeout)
     except TimeoutError:
         raise TargetDown(f"no answer from {where} within {timeout:g}s") from None
     except OSError as exc:
         raise TargetDown(f"cannot connect to {where}: {exc.strerror or exc}") from None
-    with sock:
+    with sock, WireClock(sock.fileno()) as clock:
+        phases["client"] = clock.local
         try:
+            clock.mark_send()
             sock.sendall(b"stats\r\n")
-            reply = _read_reply(sock, deadline, where)
+            sent = clock.sent()
+            first = clock.arrival(max(deadline - time.monotonic(), 0.001), after=sent)
+            reply, last = _read_reply(sock, deadline, where)
         except TimeoutError:
             raise TargetDown(f"{where} accepted the connection but sent no stats within {timeout:g}s") from None
         except (ConnectionError, OSError) as exc:
             raise TargetDown(f"{where} dropped the connection during stats: {exc.strerror or exc}") from None
-    return parse_stats(reply, where), time.monotonic() - start
+        if not clock.kernel or last is None:
+            phases["clock"] = "runner"
+            last = time.time_ns()
+    before = phases["dns_s"] + phases["connect_s"]
+    phases["first_byte_s"] = round(before + (first - sent) / 1e9, 6)
+    phases["total_s"] = round(before + (max(last, first) - sent) / 1e9, 6)
+    return parse_stats(reply, where), phases
 
 
-def _read_reply(sock: socket.socket, deadline: float, where: str) -> bytes:
+def _read_reply(sock: socket.socket, deadline: float, where: str) -> tuple[bytes, int | None]:
     buf = b""
+    stamp = None
+    chunk_buf = bytearray(65536)
     while not _complete(buf):
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise TimeoutError
         sock.settimeout(remaining)
-        chunk = sock.recv(65536)
+        size, arrived = last_rx(sock, chunk_buf)
+        chunk = bytes(chunk_buf[:size])
+        stamp = arrived or stamp
         if not chunk:
             if not buf:
                 raise TargetDown(f"{where} closed the connection without answering stats")
@@ -59,7 +81,7 @@ def _read_reply(sock: socket.socket, deadline: float, where: str) -> bytes:
         buf += chunk
         if len(buf) > MAX_REPLY:
             raise Unmeasurable(f"{where} sent more than {MAX_REPLY} bytes for stats: not memcached?")
-    return buf
+    return buf, stamp
 
 
 def _complete(buf: bytes) -> bool:
@@ -93,13 +115,14 @@ def _number(stats: dict[str, str], name: str, where: str) -> int:
         raise Unmeasurable(f"stats of {where}: {name} is not a number: {stats[name]!r}") from None
 
 
-def _stats(target: Target) -> tuple[dict[str, str], float]:
+def _stats(target: Target) -> tuple[dict[str, str], dict]:
     host, port = target.spec.host_port
-    return fetch_stats(host, port, target.timeout)
+    return fetch_stats_timed(host, port, target.timeout)
 
 
 def probe_reachable(target: Target) -> Measurement:
-    stats, latency = _stats(target)
+    stats, phases = _stats(target)
+    latency = phases["total_s"]
     where = target.spec.address
     problems = ()
     if stats.get("accepting_conns") == "0":
@@ -110,6 +133,10 @@ def probe_reachable(target: Target) -> Measurement:
         evidence={
             "address": where,
             "latency_ms": round(latency * 1000, 2),
+            "phases_ms": {k[:-2]: round(v * 1000, 3) for k, v in phases.items() if k.endswith("_s")},
+            "clock": phases["clock"],
+            "reused": False,
+            "client": phases["client"],
             **{k: stats[k] for k in ("version", "pid", "uptime", "curr_items", "threads", "accepting_conns") if k in stats},
         },
     )
@@ -120,7 +147,7 @@ def probe_hit_ratio(target: Target) -> Measurement:
     where = target.spec.address
     hits, misses = _number(stats, "get_hits", where), _number(stats, "get_misses", where)
     gets = hits + misses
-    ratio = round(100.0 * hits / gets, 1) if gets else None
+    ratio = 100.0 * hits / gets if gets else None
     evidence = {"get_hits": hits, "get_misses": misses, "uptime_s": _number(stats, "uptime", where)}
     for name in ("get_expired", "get_flushed"):
         if name in stats:
@@ -164,7 +191,7 @@ def probe_connections(target: Target) -> Measurement:
     rejected = evidence.get("rejected_connections", 0)
     notes = (f"{rejected} connections rejected since start",) if rejected else ()
     return Measurement(
-        value=round(100.0 * current / maximum, 1), unit="%", subject=where,
+        value=100.0 * current / maximum, unit="%", subject=where,
         label=f"of max connections ({current}/{maximum})", evidence=evidence, notes=notes,
     )
 
@@ -176,7 +203,7 @@ def probe_memory(target: Target) -> Measurement:
     if limit <= 0:
         raise Unmeasurable(f"stats of {where}: limit_maxbytes is {limit}")
     return Measurement(
-        value=round(100.0 * used / limit, 1), unit="%", subject=where,
+        value=100.0 * used / limit, unit="%", subject=where,
         label=f"of memory limit used ({format_size(used)} of {format_size(limit)})",
         evidence={"bytes": used, "limit_maxbytes": limit, "curr_items": _number(stats, "curr_items", where)},
     )

@@ -8,8 +8,6 @@ through `session.read_only`.
 
 from __future__ import annotations
 
-import time
-
 from opscheck.measurement import Measurement, Target
 from opscheck.probes.postgres.session import read_only
 from opscheck.probes.postgres.text import plain
@@ -41,9 +39,7 @@ def probe_connect(target: Target) -> Measurement:
     hold either way; least privilege is what covers functions and views the guard cannot see into.
     """
     with read_only(target) as session:
-        start = time.monotonic()
-        session.rows("SELECT 1")
-        latency = time.monotonic() - start
+        latency, kernel, client = session.timed_round_trip(target.timeout)
         info = session.rows(
             "SELECT current_setting('server_version') AS server_version, pg_is_in_recovery() AS standby,"
             " current_user AS user, current_database() AS database, inet_server_addr()::text AS address,"
@@ -66,6 +62,9 @@ def probe_connect(target: Target) -> Measurement:
         "server": f"{info['address'] or 'socket'}:{info['port'] or ''}".rstrip(":"),
         "started": plain(info["started"]),
         "new_connection": session.fresh,
+        "reused": not session.fresh,
+        "clock": "kernel" if kernel else "runner",
+        "client": client,
     }
     if session.connect_s is not None:
         evidence["connect_s"] = round(session.connect_s, 4)
@@ -94,7 +93,7 @@ def probe_connections(target: Target) -> Measurement:
         )
     used = sum(row["n"] for row in by_state)
     available = settings["max_connections"] - settings["superuser_reserved"] - settings["reserved"]
-    percent = round(100.0 * used / max(available, 1), 1)
+    percent = 100.0 * used / max(available, 1)
     return Measurement(
         value=percent, unit="%", subject="connections", label=f"used ({used} of {available})",
         evidence={
@@ -136,7 +135,7 @@ def probe_wraparound(target: Target) -> Measurement:
         )
         freeze_max = session.rows("SELECT current_setting('autovacuum_freeze_max_age')::bigint AS v")[0]["v"]
     worst = rows[0] if rows else {"database": "-", "xid_age": 0}
-    percent = round(100.0 * worst["xid_age"] / freeze_max, 1)
+    percent = 100.0 * worst["xid_age"] / freeze_max
     return Measurement(
         value=percent, unit="%", subject=f"xid age of {worst['database']}",
         label=f"of autovacuum_freeze_max_age ({worst['xid_age']:,} of {freeze_max:,})",

@@ -22,6 +22,7 @@ import atexit
 import contextlib
 import math
 import re
+import select
 import threading
 import time
 from collections.abc import Iterator
@@ -36,6 +37,7 @@ from opscheck.errors import TargetDown, Unmeasurable
 from opscheck.inventory import sqlguard
 from opscheck.measurement import Target
 from opscheck.redact import redact, register_secret
+from opscheck.wireclock import WireClock
 
 APPLICATION_NAME = "opscheck"
 # psycopg's placeholders, which PostgreSQL's parser reads as $n parameters.
@@ -87,6 +89,38 @@ class Session:
         if why:
             raise Unmeasurable(f"refused, not a read-only query: {why}")
         return self.rows(sql, params)
+
+    def timed_round_trip(self, timeout: float) -> tuple[float, bool, str]:
+        """Seconds `SELECT 1` took on the wire as the kernel stamped it (wireclock), whether it did, and our address.
+
+        Sent through libpq directly (extended protocol, like every statement here) because
+        the stamps are read between writing the query and reading its answer.
+        """
+        pgconn = self.conn.pgconn
+        with WireClock(pgconn.socket) as clock:
+            clock.mark_send()
+            pgconn.send_query_params(b"SELECT 1", None)
+            while pgconn.flush():
+                select.select([], [pgconn.socket], [], timeout)
+            sent = clock.sent()
+            try:
+                first = clock.arrival(timeout, after=sent)
+            except TimeoutError:  # the query stays outstanding: the session's ROLLBACK then fails and closes it
+                raise Unmeasurable(f"no answer to SELECT 1 within {timeout:g}s") from None
+            deadline = time.monotonic() + timeout
+            pgconn.consume_input()
+            while pgconn.is_busy():
+                if time.monotonic() > deadline or not select.select([pgconn.socket], [], [], timeout)[0]:
+                    raise Unmeasurable(f"the answer to SELECT 1 did not complete within {timeout:g}s")
+                pgconn.consume_input()
+            failed = None
+            while (result := pgconn.get_result()) is not None:
+                if result.status != psycopg.pq.ExecStatus.TUPLES_OK:
+                    failed = (result.error_message or b"").decode("utf-8", "replace")
+            if failed is not None:
+                raise Unmeasurable(f"SELECT 1 failed: {redact(' '.join(failed.split()))}")
+            local = clock.local
+        return (first - sent) / 1e9, clock.kernel, local
 
     def cursor(self) -> psycopg.Cursor:
         return self.conn.cursor()

@@ -20,7 +20,7 @@ def probe_dead_tuples(target: Target) -> Measurement:
     with read_only(target) as session:
         rows = session.rows(
             "SELECT schemaname || '.' || relname AS table, n_live_tup AS live, n_dead_tup AS dead,"
-            " round(100.0 * n_dead_tup / nullif(n_live_tup + n_dead_tup, 0), 1)::float AS dead_pct,"
+            " (100.0 * n_dead_tup / nullif(n_live_tup + n_dead_tup, 0))::float AS dead_pct,"
             " last_autovacuum, last_vacuum, autovacuum_count"
             " FROM pg_stat_user_tables ORDER BY n_dead_tup DESC LIMIT %s",
             (MAX_ROWS,),

@@ -20,6 +20,7 @@ import pika
 import pika.exceptions as amqp
 import requests
 
+from opscheck import proxyenv
 from opscheck.errors import TargetDown, Unmeasurable
 from opscheck.inventory.sections.rabbitmq import RabbitmqItem
 from opscheck.redact import redact
@@ -182,6 +183,7 @@ def _session() -> requests.Session:
     session = getattr(_local, "session", None)
     if session is None:
         session = _local.session = requests.Session()
+        session.trust_env = False  # os.environ is not read on probe threads (opscheck.proxyenv)
     return session
 
 
@@ -189,7 +191,8 @@ def api_get(item: RabbitmqItem, path: str, timeout: float) -> Any:
     """JSON of a management API GET; None for 404 (the caller knows what was missing)."""
     base = item.management_url.rstrip("/")
     try:
-        response = _session().get(base + path, auth=credentials(item), timeout=timeout)
+        response = _session().get(base + path, auth=credentials(item), timeout=timeout,
+                                  proxies=proxyenv.for_url(base), verify=proxyenv.ca_bundle() or True)
     except requests.Timeout:
         raise TargetDown(f"management API at {base}: no answer within {timeout:g}s") from None
     except requests.RequestException as exc:
@@ -208,3 +211,30 @@ def api_get(item: RabbitmqItem, path: str, timeout: float) -> Any:
         return response.json()
     except ValueError:
         raise Unmeasurable(f"management API at {base} sent no JSON for {path}") from None
+
+
+def api_alarms(item: RabbitmqItem, timeout: float) -> list[str]:
+    """The cluster's resource alarms from the health-check endpoint, which answers 503 while any is in effect."""
+    base = item.management_url.rstrip("/")
+    try:
+        response = _session().get(base + "/api/health/checks/alarms", auth=credentials(item), timeout=timeout)
+    except requests.RequestException as exc:
+        raise TargetDown(f"management API at {base} unreachable: {_reason(exc)}") from None
+    if response.status_code not in (200, 503):
+        raise Unmeasurable(
+            f"management API at {base} reports no node alarms (metrics collector disabled?) and answered "
+            f"{response.status_code} to /api/health/checks/alarms"
+        )
+    try:
+        body = response.json()
+    except ValueError:
+        raise Unmeasurable(f"management API at {base} sent no JSON for /api/health/checks/alarms") from None
+    if response.status_code == 200 and body.get("status") == "ok":
+        return []
+    alarms = body.get("alarms")
+    if not isinstance(alarms, list) or not alarms:
+        return [f"alarm in effect: {redact(str(body.get('reason', body)))[:200]}"]
+    return [
+        f"{a.get('resource', '?')} alarm on {a.get('node', '?')} (publishers are blocked)" if isinstance(a, dict) else str(a)
+        for a in alarms
+    ]

@@ -31,7 +31,7 @@ def probe_unit(target: Target) -> Measurement:
     result = run(target.host, script, target.timeout)
     if result.stdout.startswith("NO-SYSTEMD"):
         pid1 = result.stdout.split("\n", 1)[1].strip() or "unknown"
-        raise Unmeasurable(f"systemd is not running on {target.host.name} (PID 1 is {pid1}): units cannot be checked")
+        raise Unmeasurable(f"systemd is not running (PID 1 is {pid1}): units cannot be checked")
     if result.rc != 0:
         raise Unmeasurable(f"systemctl show {unit}: {result.stderr.strip() or f'exit {result.rc}'}")
     return judge_unit(unit, parse_show(result.stdout))

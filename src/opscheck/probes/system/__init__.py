@@ -44,7 +44,8 @@ def _usage(target: Target, inodes: bool) -> Measurement:
     if inodes and total_n == 0:
         raise Unmeasurable(f"{mount} ({device}) has no fixed inode table: nothing to measure")
     # As df computes Use%: used / (used + available), so root-reserved blocks count as full.
-    percent = round(100.0 * used_n / (used_n + free_n), 1) if used_n + free_n else 0.0
+    # Exact: the threshold judges it, the summary rounds it (80.04 % is past warn 80 %).
+    percent = 100.0 * used_n / (used_n + free_n) if used_n + free_n else 0.0
     unit = "inodes" if inodes else "KiB"
     return Measurement(
         value=percent, unit="%", subject=mount, label="inodes used" if inodes else "used",
@@ -67,7 +68,7 @@ def probe_memory(target: Target) -> Measurement:
     total, available = info.get("MemTotal"), info.get("MemAvailable")
     if not total or available is None:
         raise Unmeasurable("/proc/meminfo has no MemTotal/MemAvailable (kernel older than 3.14?)")
-    percent = round(100.0 * (total - available) / total, 1)
+    percent = 100.0 * (total - available) / total
     keep = ("MemTotal", "MemAvailable", "MemFree", "Buffers", "Cached", "Shmem")
     return Measurement(
         value=percent, unit="%", subject="memory", label="used",
@@ -77,11 +78,13 @@ def probe_memory(target: Target) -> Measurement:
 
 def probe_swap(target: Target) -> Measurement:
     info = _meminfo(target)
-    total, free = info.get("SwapTotal", 0), info.get("SwapFree", 0)
+    total, free = info.get("SwapTotal"), info.get("SwapFree")
+    if total is None or free is None:
+        raise Unmeasurable("/proc/meminfo has no SwapTotal/SwapFree")
     evidence = {"SwapTotal_kB": total, "SwapFree_kB": free}
     if total == 0:
         return Measurement(value=0.0, unit="%", subject="swap", label="used", evidence=evidence, notes=("no swap configured",))
-    return Measurement(value=round(100.0 * (total - free) / total, 1), unit="%", subject="swap", label="used", evidence=evidence)
+    return Measurement(value=100.0 * (total - free) / total, unit="%", subject="swap", label="used", evidence=evidence)
 
 
 def probe_load(target: Target) -> Measurement:

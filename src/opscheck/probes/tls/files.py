@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat, load_pem_public_key
 
 from opscheck.errors import TargetDown, Unmeasurable
-from opscheck.host import run
+from opscheck.host import denied, run
 from opscheck.inventory.sections.tls import TlsItem
 from opscheck.measurement import Measurement, Target
 from opscheck.probes.tls import x509info
@@ -56,6 +56,8 @@ def _read(target: Target, path: str) -> str:
         reason = result.stderr.strip() or f"cat exited {result.rc}"
         if "No such file" in reason:
             raise TargetDown("the certificate file does not exist")
+        if "Permission denied" in reason:
+            raise Unmeasurable(denied(path))
         raise Unmeasurable(f"cannot read {path}: {reason}")
     return result.stdout
 
@@ -68,6 +70,8 @@ def _key_matches(target: Target, key: str, cert) -> bool:
         first = (result.stderr.strip().splitlines() or [f"openssl exited {result.rc}"])[0]
         if "No such file" in result.stderr:
             raise TargetDown(f"key {key} does not exist")
+        if "Permission denied" in result.stderr:
+            raise Unmeasurable(denied(key))
         raise Unmeasurable(f"cannot read key {key}: {first}")
     try:
         public = load_pem_public_key(result.stdout.encode())

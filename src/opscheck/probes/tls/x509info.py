@@ -63,6 +63,11 @@ def days_left(cert: x509.Certificate, now: datetime) -> float:
     return (cert.not_valid_after_utc - now).total_seconds() / DAY
 
 
+def whole_days_left(cert: x509.Certificate, now: datetime) -> int:
+    """Whole days, rounded down, as ssl-cert-check counts: 6.9 days left is "6", past crit 7."""
+    return math.floor(days_left(cert, now))
+
+
 def sans(cert: x509.Certificate) -> list[str]:
     try:
         ext = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
@@ -99,8 +104,9 @@ def expiry_problems(certs: list[x509.Certificate], now: datetime) -> list[str]:
     for i, cert in enumerate(certs):
         who = f"{role(i, len(certs), cert)} {name(cert)}"
         if cert.not_valid_after_utc < now:
-            ago = (now - cert.not_valid_after_utc).total_seconds() / DAY
-            problems.append(f"{who} expired on {stamp(cert.not_valid_after_utc)} ({ago:.0f} days ago)")
+            # The days-left rule (whole days, rounded down) read backwards: -3 days left is 3 days ago.
+            ago = -whole_days_left(cert, now)
+            problems.append(f"{who} expired on {stamp(cert.not_valid_after_utc)} ({ago} day{'s' if ago != 1 else ''} ago)")
         elif cert.not_valid_before_utc > now:
             problems.append(f"{who} is not valid before {stamp(cert.not_valid_before_utc)}")
     return problems
@@ -110,8 +116,7 @@ def days_measurement(subject: str, certs: list[x509.Certificate], now: datetime,
     """Whole days left on the certificate that expires first, naming it."""
     index = min(range(len(certs)), key=lambda i: certs[i].not_valid_after_utc)
     first = certs[index]
-    # Whole days, rounded down, as ssl-cert-check counts: 6.9 days left is "6", past crit 7.
-    left = math.floor(days_left(first, now))
+    left = whole_days_left(first, now)
     which = f"{role(index, len(certs), first)} {name(first)}" if len(certs) > 1 else name(first)
     return Measurement(
         value=left, unit="days", subject=subject,
