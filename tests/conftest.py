@@ -94,3 +94,16 @@ def require_tcp(host: str, port: int, what: str) -> None:
         socket.create_connection((host, port), timeout=3).close()
     except OSError as exc:
         pytest.fail(f"{what} is not reachable on {host}:{port} ({exc}); start it (see .ci/services)", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def docker_engine():
+    """A private dockerd for the container tests, started once per session; FAILS (never skips) without one."""
+    from docker_engine import DockerEngine
+
+    try:
+        engine = DockerEngine(tcp_port=free_port())
+    except Exception as exc:  # noqa: BLE001 - whatever stopped it, the tests fail rather than skip
+        pytest.fail(f"cannot start a Docker Engine for the container tests: {exc}")
+    yield engine
+    engine.stop()

@@ -167,7 +167,7 @@ def test_missing_empty_and_unreadable_journals_are_unknown(tmp_path):
 
 
 @pytest.mark.parametrize("entry_text, message", [
-    ("{name: x, pattern: E}", "logs[0]: give exactly one source: path: (a log file) or journal: (journalctl)"),
+    ("{name: x, pattern: E}", "logs[0]: give exactly one source: path: (a log file), journal: (journalctl) or container: (docker logs)"),
     ("{name: x, path: /var/log/x.log, journal: {unit: nginx}, pattern: E}", "logs[0]: give exactly one source"),
     ("{name: x, journal: {unit: nginx, priority: loud}, pattern: E}", "logs[0].journal.priority: expected a syslog priority"),
     ("{name: x, journal: {unit: nginx}, rotated: 3, pattern: E}", "logs[0]: rotated apply to log files, not to journal:"),

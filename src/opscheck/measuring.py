@@ -15,11 +15,16 @@ import time
 from collections.abc import Iterable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
+from pathlib import Path
 
 from opscheck import registry
 from opscheck.errors import TargetDown, Unmeasurable
 from opscheck.measurement import Measurement, Target
 from opscheck.redact import redact
+
+# The suite's previous results.json (set by the plugin at configure), for probes that compare
+# with the last run (container restarts since then); None outside a suite with reports.
+previous_results: Path | None = None
 
 # Past the probe's own timeout, how long the backstop waits before giving up on it.
 BACKSTOP_GRACE_S = 5.0

@@ -39,6 +39,10 @@ def pytest_configure(config: pytest.Config) -> None:
     for _name, description in {**SCHEDULES, **SEVERITY_DESCRIPTIONS}.items():
         config.addinivalue_line("markers", description)
     resolved = state.settings(config)  # resolved once: reporting's configure may have done it
+    from opscheck import measuring
+    from opscheck.reports.folder import latest_name
+
+    measuring.previous_results = resolved.reports_dir / latest_name(resolved.suite) / "results.json"
     packages.add_checks(config, resolved.inventory_explicit or resolved.inventory.exists())
     if not hasattr(config, "workerinput"):
         listener = config.stash[LISTENER] = ResultsListener(config, resolved)

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from opscheck.inventory.sections.common import Item
+from opscheck.inventory.sections.containers import engine_url
 from opscheck.inventory.types import CountLimits, Duration, Regex, Strict, str_or_list
 
 LogFormat = Literal["auto", "iso8601", "syslog", "combined", "python"]
@@ -96,6 +97,8 @@ def _patterns(value: Any) -> Any:
 class LogItem(Item):
     path: str | None = None                          # a log file, or
     journal: JournalSource | None = None             # the journal of the host (journalctl)
+    container: str | None = None                     # a container's log (`docker logs --since`)
+    engine: str | None = None                        # the container's engine (default: the host's, see docs/containers.md)
     window: Duration | None = None                  # default: the preset's, else 24h
     format: LogFormat = "auto"
     rotated: int = Field(default=5, ge=0, le=100)   # how many rotations (.1, .2.gz, ...) may be read
@@ -111,14 +114,23 @@ class LogItem(Item):
     def _absolute(cls, value: str | None) -> str | None:
         return _absolute(value)
 
+    @field_validator("engine")
+    @classmethod
+    def _engine(cls, value: str | None) -> str | None:
+        return engine_url(value)
+
     @model_validator(mode="after")
     def _one_source(self):
-        if (self.path is None) == (self.journal is None):
-            raise ValueError("give exactly one source: path: (a log file) or journal: (journalctl)")
-        if self.journal is not None:
+        sources = [key for key in ("path", "journal", "container") if getattr(self, key) is not None]
+        if len(sources) != 1:
+            raise ValueError("give exactly one source: path: (a log file), journal: (journalctl) or container: (docker logs)"
+                             + (f", found {' and '.join(sources)}" if sources else ""))
+        if self.engine is not None and self.container is None:
+            raise ValueError("engine: belongs to container: entries")
+        if self.path is None:
             files_only = sorted({"format", "rotated"} & self.model_fields_set)
             if files_only:
-                raise ValueError(f"{' and '.join(files_only)} apply to log files, not to journal:")
+                raise ValueError(f"{' and '.join(files_only)} apply to log files, not to {sources[0]}:")
         return self
 
     @model_validator(mode="after")
@@ -151,7 +163,9 @@ class LogItem(Item):
         return self.journal is not None and self.pattern is None and not self.patterns and self.preset is None
 
     def source(self) -> str:
-        """The log file, or `journal:<unit>`: what check ids and summaries name."""
+        """The log file, `journal:<unit>` or `container:NAME`: what check ids and summaries name."""
+        if self.container is not None:
+            return f"container:{self.container}"
         return self.path if self.path is not None else self.journal.describe()
 
     def window_s(self) -> float:

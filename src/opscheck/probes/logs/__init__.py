@@ -21,6 +21,7 @@ from pathlib import Path
 from opscheck.errors import TargetDown, Unmeasurable
 from opscheck.host import run
 from opscheck.measurement import Measurement, Target
+from opscheck.probes.logs import sources
 from opscheck.redact import redact
 from opscheck.registry import Kind
 from opscheck.targets import per_host_item
@@ -50,6 +51,8 @@ def probe(target: Target) -> Measurement:
     item = target.spec
     if item.journal is not None:
         return _facts(target, _once(target, ("journal", item.journal.model_dump_json()), lambda: _journal(target)))
+    if item.container is not None:
+        return _facts(target, _once(target, ("container", item.container, item.engine), lambda: _container(target)))
     result = _once(target, ("file", item.path, item.format, item.rotated), lambda: _scan(target))
     if result.get("error"):
         if result.get("missing"):
@@ -59,7 +62,7 @@ def probe(target: Target) -> Measurement:
         raise Unmeasurable(f"cannot read {item.path}: {result['error']}")
     if result["lines_read"] > 1 and result["timestamped"] == 0:
         raise Unmeasurable(
-            f"no line of {item.path} has a timestamp opscheck knows (ISO 8601, syslog, nginx combined, "
+            f"no line of {item.source()} has a timestamp opscheck knows (ISO 8601, syslog, nginx combined, "
             "Python logging): cannot tell which lines fall in the window"
         )
     return _facts(target, result, {
@@ -146,6 +149,13 @@ def _journal(target: Target) -> dict:
         "journal": source.model_dump(exclude_none=True, exclude_defaults=True) or "the system journal",
         "journal_files": got.files, "entries_read": len(got.lines), "bytes_read": got.bytes_read,
     }}
+
+
+def _container(target: Target) -> dict:
+    """The container's log over the window (`docker logs --since`), counted; `read` says how much came back."""
+    counted = sources.read(target, _patterns(target.spec), LAST_LINES)
+    return {**counted, "read": {"container": target.spec.container, "lines_read": counted["lines_read"],
+                                "bytes_read": counted["bytes_read"]}}
 
 
 KINDS = (
