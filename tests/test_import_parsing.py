@@ -123,32 +123,97 @@ def test_a_runbook_unlike_the_examples():
     assert validate.check_text(text) == []
 
 
-def test_kinds_this_opscheck_lacks_are_commented_until_the_loader_knows_them():
-    """Asked of the installed loader: a section it knows is written live, one it lacks is commented."""
+def test_issue_17_kinds_are_written_live_in_the_shapes_their_models_take():
+    """containers, journal/container logs, dns: live, loaded by the real section models."""
     from opscheck.inventory.model import Inventory
-    from opscheck.inventory.sections.logs import LogItem
 
     result = import_runbook(RUNBOOKS / "generic-platform.md")
     entries = writer.gate(writer.build(result.drafts))
     text = writer.render(result, entries, "generic")
     assert validate.check_text(text) == []
     live = yaml.safe_load(text)
-    for section, what in (("dns", "the dns kind"), ("containers", "the containers kind")):
-        known = section in Inventory.model_fields
-        drafted = any(d.section == section for d in result.drafts)
-        if drafted:
-            assert (section in live) == known
-            assert (f"# needs opscheck with {what}:" in text) == (not known)
-    journal_known = "journal" in LogItem.model_fields
-    assert ("# needs opscheck with the logs journal key:" in text) == (not journal_known)
+    journal, container = live["logs"]
+    assert {k: journal[k] for k in ("name", "journal", "window", "crit")} == {
+        "name": "nginx journal", "journal": {"unit": "nginx", "priority": "err"}, "window": "1h", "crit": 0}
+    assert "# REVIEW: no count limit in the runbook; crit: 0 makes any matching entry CRIT" in text
+    assert {k: container[k] for k in ("name", "container", "pattern", "window")} == {
+        "name": "backend ERROR", "container": "backend", "pattern": "ERROR", "window": "1h"}
+    assert live["dns"][0]["query"] == "shop.example.org"
+    # Only postgres only: (still being built) waits, next to what it means today.
+    pending = [e for e in entries if e.pending]
+    assert [(e.section, e.pending) for e in pending] == [
+        ("postgres", "the postgres only key (written above as what it means today)")]
+    assert "only" not in Inventory.model_fields["postgres"].annotation.__args__[0].model_fields
     for entry in entries:  # every commented entry is one the loader refuses, every live one it takes
-        problem = validate.entry_problem(entry.section, entry.body)
-        assert (entry.pending is None) == (problem is None) or entry.pending.endswith("what it means today)")
-    # --pending live writes everything live: loadable exactly when no kind is missing
-    everything = writer.render(result, writer.gate(writer.build(result.drafts), live_all=True), "generic")
-    missing = [e for e in entries if e.pending and not e.pending.endswith("what it means today)")]
-    assert (validate.check_text(everything) == []) == (not missing)
-    assert "needs opscheck" not in everything and "dns:\n" in everything
+        assert (entry.pending is None) == (validate.entry_problem(entry.section, entry.body) is None)
+
+
+def test_audits_commands_and_cpu_load_as_their_models_judge_them():
+    runbook = (
+        "# Weekly\n\n```bash\n"
+        "cd /srv/web && npm audit --audit-level=high\n"
+        "cd /srv/api && pip-audit -r requirements.txt\n"
+        "sudo ufw status\n"
+        "top -b -n 1 | head -5\n"
+        "docker stats --no-stream\n"
+        "```\n"
+    )
+    result = import_runbook("weekly.md", runbook)
+    text = writer.render(result, writer.gate(writer.build(result.drafts)), "w")
+    assert validate.check_text(text) == [] and "needs opscheck" not in text
+    data = yaml.safe_load(text)
+    npm, pip = data["audits"]
+    # Limits are crossed when exceeded: "any high" is crit: 0.
+    assert (npm["tool"], npm["high"], npm["critical"], "moderate" in npm) == ("npm", {"crit": 0}, {"crit": 0}, False)
+    assert (pip["tool"], pip["total"], "high" in pip) == ("pip", {"crit": 0}, False)
+    ufw = data["commands"][0]
+    assert (ufw["command"], ufw["read_only"], ufw["expect"]) == (["ufw", "status"], True, {"stdout": "Status: active"})
+    assert "# REVIEW: the runbook runs it with sudo" in text
+    assert data["system"][0]["cpu"] == {"warn": "80%", "crit": "95%"}
+    assert data["containers"] == [{"compose_project": "PLACEHOLDER-project", "cpu": {"warn": "80%", "crit": "95%"},
+                                   "memory": {"warn": "80%", "crit": "95%"}, "schedule": "weekly",
+                                   "runbook": "weekly.md § Weekly, line 8"}]
+
+
+def test_container_selections_and_dns_questions_the_models_take():
+    runbook = (
+        "# Daily\n\n```bash\n"
+        "docker compose -p shop ps\n"
+        "docker compose -p shop stats --no-stream api\n"
+        "docker inspect --format '{{.State.Health.Status}}' web\n"
+        "dig @ns1.example.com shop.example.org\n"
+        "dig +short example.org TXT\n"
+        "dig @127.0.0.53 example.org AAAA\n"
+        "```\n"
+    )
+    result = import_runbook("daily.md", runbook)
+    text = writer.render(result, writer.gate(writer.build(result.drafts)), "d")
+    assert validate.check_text(text) == []
+    data = yaml.safe_load(text)
+    selections = [{k: v for k, v in e.items() if k in ("compose_project", "services", "names")} for e in data["containers"]]
+    assert selections == [{"compose_project": "shop"}, {"compose_project": "shop", "services": ["api"]}, {"names": ["web"]}]
+    assert [(d["query"], d["type"], d.get("server")) for d in data["dns"]] == [
+        ("shop.example.org", "A", None), ("example.org", "AAAA", "127.0.0.53")]   # a server name is not an address
+    assert "# REVIEW: the runbook asks the resolver @ns1.example.com; dns: server: takes its IP address" in text
+    assert [s.source.line for s in result.not_recognised()] == [8]                # TXT: the dns kind has no such type
+
+
+def test_gate_comments_a_section_this_opscheck_does_not_have():
+    """The commented path, with a section no opscheck has: the file still loads, the entry waits."""
+    from opscheck.importer import Result
+    from opscheck.importer.model import Draft, Source
+
+    source = Source("made-up.md", "Daily", 4, "frobctl status")
+    drafts = [Draft("frobnicators", "frobnicators", "frob", {"name": "frob", "level": 3}, source),
+              Draft("dns", "dns", "example.org", {"query": "example.org"}, source)]
+    entries = writer.gate(writer.build(drafts))
+    assert [(e.section, e.pending) for e in entries] == [("dns", None), ("frobnicators", "the frobnicators kind")]
+    text = writer.render(Result("made-up.md", drafts), entries, "m")
+    assert "# needs opscheck with the frobnicators kind:\n# frobnicators:\n#   # line 4: frobctl status\n#   - name: frob\n" in text
+    assert validate.check_text(text) == [] and "frobnicators" not in yaml.safe_load(text)
+    everything = writer.render(Result("made-up.md", drafts), writer.gate(writer.build(drafts), live_all=True), "m")
+    assert "frobnicators:\n" in everything and "needs opscheck" not in everything
+    assert any("frobnicators" in p for p in validate.check_text(everything))    # --pending live: the loader says why
 
 
 def test_cli_writes_the_draft_and_says_what_it_left_out(tmp_path, capsys):

@@ -71,9 +71,9 @@ EXPECTED = {
         ("files", "/PLACEHOLDER/app/.env", {"max_mode": "0600"}),
         ("files", "/etc/ssl/private", {"not_world_readable": True}),
         ("files", "/PLACEHOLDER/app/run.sh", {}),
-        ("audits", "/PLACEHOLDER/app", {"high": 1}),
-        ("audits", "/PLACEHOLDER/app/services/tick-backend", {"high": 1}),
-        ("audits", "/PLACEHOLDER/app/libs/cTrader-Layer", {"high": 1}),
+        ("audits", "/PLACEHOLDER/app", {"high": 0, "critical": 0}),                # --audit-level=high: any
+        ("audits", "/PLACEHOLDER/app/services/tick-backend", {"high": 0, "critical": 0}),
+        ("audits", "/PLACEHOLDER/app/libs/cTrader-Layer", {"moderate": 0, "high": 0}),  # --audit-level=moderate
         ("dns", "live.ctraderapi.com", {}),                              # ping -c 10: the broker API resolves
     ],
 }
@@ -177,7 +177,13 @@ def test_the_trading_runbook_in_detail():
     weekly = next(e for e in data["backups"] if e["pattern"] == "trading-backup-*.tar.gz")
     assert weekly["required_members"] == [".env", "docker-compose.yml", "keys/"] and weekly["schedule"] == "weekly"
     assert weekly["max_age"] == {"warn": "7d", "crit": "14d"}
-    assert "# needs opscheck with the containers kind:" in text
+    assert "needs opscheck" not in text          # every kind it drafts exists now: all live
+    project, named = data["containers"]        # docker stats + docker-compose ps: one selection, no shared id
+    assert project == {"compose_project": "PLACEHOLDER-project", "cpu": {"warn": "80%", "crit": "95%"},
+                       "memory": {"warn": "80%", "crit": "95%"}, "health": True, "runbook": project["runbook"]}
+    assert named["names"] == ["operation-app-1"] and "name" not in named
+    assert [(e["name"], e["container"]) for e in data["logs"]] == [
+        ("app error|exception|failed", "app"), ("app slow|timeout|performance", "app")]
     assert "docker system prune -f  (docker system changes state)" in text
     assert "line 512: docker-compose exec redis redis-cli FLUSHALL" in text
 

@@ -39,7 +39,7 @@ def _group_key(draft: Draft):
     if draft.section == "backups":
         return (draft.entry["path"], draft.entry.get("pattern", "*"))
     if draft.section == "containers":
-        return str(draft.entry.get("names") or draft.entry.get("compose_project") or "all")
+        return str(draft.entry.get("names") or (draft.entry.get("compose_project"), draft.entry.get("services")))
     if draft.section == "env_flags":
         return draft.entry.get("file") or draft.entry.get("process")
     if draft.section == "postgres":  # pg_isready names no user, psql does: the same database

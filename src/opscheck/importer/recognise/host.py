@@ -3,6 +3,7 @@ systemctl, a tool's read-only `status` subcommand, npm audit / pip-audit, dig.""
 
 from __future__ import annotations
 
+import ipaddress
 import re
 
 from opscheck.importer.recognise import Ctx, flag_value, levels, name, positionals
@@ -208,6 +209,8 @@ def tool_status(pipe: Pipe, ctx: Ctx):
             notes.append("PLACEHOLDER: the directory the runbook runs this from")
     if name(argv) == "ufw":
         entry["expect"] = {"stdout": "Status: active"}
+    if re.search(r"\bsudo\b", ctx.source.text):
+        notes.append("REVIEW: the runbook runs it with sudo; opscheck runs it as its own user (without sudo), which must be allowed to")
     return [ctx.draft("commands", "commands", " ".join(command), entry, notes=notes)]
 
 
@@ -218,18 +221,21 @@ def audit(pipe: Pipe, ctx: Ctx):
         return None
     if tool is None:
         return None
-    level = (flag_value(argv, "--audit-level") or "high").lower()
     path = pipe.cwd or "."
     notes = []
     if not path.startswith("/"):
         notes.append(f"PLACEHOLDER: the project directory ({path!r} in the runbook) as an absolute path")
         path = "/PLACEHOLDER/app" + ("" if path == "." else "/" + path.strip("./"))
-    entry = {"tool": tool, "path": path, "critical": {"crit": 1}}
-    if level in ("low", "moderate", "high"):
-        entry["high"] = {"crit": 1}
-    if level in ("low", "moderate"):
-        notes.append(f"REVIEW: --audit-level={level}: the audit kind judges high and critical findings")
-    return [ctx.draft("audits", "audits", path, entry, limits={"high": 1} if "high" in entry else {"critical": 1}, notes=notes)]
+    entry = {"tool": tool, "path": path}
+    # Limits are crossed when exceeded: `crit: 0` is "any finding", as the tool's exit code says.
+    level = (flag_value(argv, "--audit-level") or "").lower()
+    severities = ("info", "low", "moderate", "high", "critical")
+    if tool == "pip" or level not in severities:  # pip-audit rates nothing; plain npm audit fails on any finding
+        limits = {"total": 0}
+    else:  # npm audit --audit-level=L fails on any finding of L or above
+        limits = {s: 0 for s in severities[severities.index(level):]}
+    entry.update({s: {"crit": 0} for s in limits})
+    return [ctx.draft("audits", "audits", path, entry, limits=limits, notes=notes)]
 
 
 def dig(pipe: Pipe, ctx: Ctx):
@@ -237,13 +243,18 @@ def dig(pipe: Pipe, ctx: Ctx):
     args = [a for a in positionals(argv, ("-t", "-p", "-q")) if not a.startswith("+")]
     server = next((a[1:] for a in args if a.startswith("@")), None)
     names = [a for a in args if not a.startswith("@") and "." in a]
-    types = [a.upper() for a in args if a.upper() in ("A", "AAAA", "CNAME", "MX", "TXT", "NS")]
-    if not names:
-        return None
+    types = [a.upper() for a in args if a.upper() in ("A", "AAAA", "CNAME", "MX", "TXT", "NS", "SOA", "SRV", "PTR")]
+    if not names or (types and types[0] not in ("A", "AAAA", "CNAME", "MX")):
+        return None  # the dns kind answers A, AAAA, CNAME and MX only
     entry = {"query": names[0], "type": types[0] if types else "A"}
+    notes = []
     if server:
-        entry["server"] = server
-    return [ctx.draft("dns", "dns", names[0], entry)]
+        try:  # dns: server: is an address (the runner asks it directly), not a name to resolve first
+            ipaddress.ip_address(server.strip("[]"))
+            entry["server"] = server
+        except ValueError:
+            notes.append(f"REVIEW: the runbook asks the resolver @{server}; dns: server: takes its IP address")
+    return [ctx.draft("dns", "dns", names[0], entry, notes=notes)]
 
 
 COMMANDS = {

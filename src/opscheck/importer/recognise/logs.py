@@ -107,8 +107,10 @@ def container_logs(pipe: Pipe, ctx: Ctx, argv: list[str]):
     if not pattern or not services or not _PROBLEM.search(pattern):
         return None
     service = services[0]
-    return [_draft(ctx, pipe, pattern, {"name": f"{service} errors", "container": service}, f"container:{service}",
-                   _window(pipe, ctx, argv) or "24h")]
+    words = pattern.removeprefix("(?i)")
+    # name: is the check id: the container and what it counts, distinct for two patterns on one container.
+    return [_draft(ctx, pipe, pattern, {"name": f"{service} {words}"[:60].strip(), "container": service},
+                   f"container:{service}", _window(pipe, ctx, argv) or "24h")]
 
 
 def journalctl(pipe: Pipe, ctx: Ctx):
@@ -127,8 +129,8 @@ def journalctl(pipe: Pipe, ctx: Ctx):
     window = _window(pipe, ctx, argv) or "1h"
     entry["window"] = window
     limits = levels(pipe, ctx, None)
-    entry.update(limits or {"crit": 1})
-    notes = [] if limits else ["REVIEW: no count limit in the runbook; crit: 1 means any matching entry"]
+    entry.update(limits or {"crit": 0})  # limits are crossed when exceeded: crit 0 is any entry
+    notes = [] if limits else ["REVIEW: no count limit in the runbook; crit: 0 makes any matching entry CRIT"]
     return [ctx.draft("logs", "logs", f"journal:{journal['unit']}", entry, limits=limits, notes=notes)]
 
 
