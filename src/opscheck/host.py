@@ -13,6 +13,7 @@ import threading
 import time
 from dataclasses import dataclass
 
+from opscheck import hostagent
 from opscheck.errors import TargetDown, Unmeasurable
 from opscheck.measurement import HostRef
 
@@ -51,7 +52,12 @@ def run(ref: HostRef, command: str, timeout: float) -> CommandResult:
         raise down
     try:
         with connect.slot(ref):
-            out = _spawn(testinfra_host(ref), seconds, command)
+            session = hostagent.session_for(ref, testinfra_host)
+            if session is not None:  # the host's agent: same command, one SSH session for the run
+                rc, stdout, stderr = session.run(_timed(seconds, command), float(seconds) + AGENT_BACKSTOP_S)
+            else:
+                out = _spawn(testinfra_host(ref), seconds, command)
+                rc, stdout, stderr = out.rc, out.stdout, out.stderr
     except (TargetDown, Unmeasurable):
         raise
     except Exception as exc:  # noqa: BLE001 - backend failures (ssh, docker) mean the host is unreachable
@@ -59,11 +65,11 @@ def run(ref: HostRef, command: str, timeout: float) -> CommandResult:
         if failed is not None:  # testinfra's ssh backend raises its CommandResult when ssh exits 255
             raise connect.connection_failed(ref, failed.stderr) from None
         raise TargetDown(f"{ref.name}: cannot run commands: {type(exc).__name__}: {exc}") from None
-    if out.rc == TIMED_OUT:
+    if rc == TIMED_OUT:
         raise Unmeasurable(f"{ref.name}: `{command}` timed out after {seconds}s")
-    if out.rc == 255 and ref.spec.startswith(("ssh://", "paramiko://")):
-        raise connect.connection_failed(ref, out.stderr)
-    return CommandResult(command, out.rc, out.stdout, out.stderr)
+    if rc == 255 and session is None and ref.spec.startswith(("ssh://", "paramiko://")):
+        raise connect.connection_failed(ref, stderr)
+    return CommandResult(command, rc, stdout, stderr)
 
 
 SPAWN_ATTEMPTS = 3
@@ -88,6 +94,15 @@ def retry_spawn(start):
 
 def _spawn(host, seconds: str, command: str):
     return retry_spawn(lambda: host.run("timeout -k 2 %s sh -c %s", seconds, command))
+
+
+# Past coreutils timeout's own kill (-k 2), when the agent kills the command's process group itself.
+AGENT_BACKSTOP_S = 5.0
+
+
+def _timed(seconds: str, command: str) -> list[str]:
+    """The per-command path's remote command line, as an argv for the agent."""
+    return ["timeout", "-k", "2", seconds, "sh", "-c", command]
 
 
 def read_file(ref: HostRef, path: str, timeout: float) -> str:
