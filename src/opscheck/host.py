@@ -54,7 +54,7 @@ def run(ref: HostRef, command: str, timeout: float) -> CommandResult:
         with connect.slot(ref):
             session = hostagent.session_for(ref, testinfra_host)
             if session is not None:  # the host's agent: same command, one SSH session for the run
-                rc, stdout, stderr = session.run(_timed(seconds, command), float(seconds) + AGENT_BACKSTOP_S)
+                rc, stdout, stderr = session.run(["sh", "-c", command], float(seconds), KILL_AFTER_S)
             else:
                 out = _spawn(testinfra_host(ref), seconds, command)
                 rc, stdout, stderr = out.rc, out.stdout, out.stderr
@@ -93,16 +93,11 @@ def retry_spawn(start):
 
 
 def _spawn(host, seconds: str, command: str):
-    return retry_spawn(lambda: host.run("timeout -k 2 %s sh -c %s", seconds, command))
+    return retry_spawn(lambda: host.run("timeout -k %s %s sh -c %s", f"{KILL_AFTER_S:g}", seconds, command))
 
 
-# Past coreutils timeout's own kill (-k 2), when the agent kills the command's process group itself.
-AGENT_BACKSTOP_S = 5.0
-
-
-def _timed(seconds: str, command: str) -> list[str]:
-    """The per-command path's remote command line, as an argv for the agent."""
-    return ["timeout", "-k", "2", seconds, "sh", "-c", command]
+# As `timeout -k 2`: a command that ignores SIGTERM is killed this much later.
+KILL_AFTER_S = 2.0
 
 
 def read_file(ref: HostRef, path: str, timeout: float) -> str:

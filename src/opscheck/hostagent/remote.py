@@ -2,11 +2,12 @@
 # Self-contained (standard library, Python 3.4+), never installed, gone when the session ends.
 #
 # Protocol, one JSON object per line both ways:
-#   runner -> agent  {"id": 7, "argv": ["timeout", "-k", "2", "10", "sh", "-c", "df -P /"], "limit": 17}
+#   runner -> agent  {"id": 7, "argv": ["sh", "-c", "df -P /"], "term": 10, "kill": 2}
 #   agent -> runner  {"id": 7, "rc": 0, "out": "<base64>", "err": "<base64>"}   or {"id": 7, "error": "..."}
 # The agent says {"hello": 1, "encoding": ...} first. Each command runs on its own thread, in its own
-# process group, killed after `limit` seconds (a backstop: the argv carries coreutils timeout, as the
-# per-command path does). End of stdin (the runner or the SSH session went away) kills what still runs.
+# process group, with coreutils `timeout -k KILL TERM` semantics done here (one exec less per
+# command): SIGTERM to the group after `term` seconds, SIGKILL `kill` seconds later, exit status 124.
+# End of stdin (the runner or the SSH session went away) kills what still runs.
 import base64
 import json
 import locale
@@ -34,9 +35,11 @@ def _b64(data):
     return base64.b64encode(data).decode("ascii")
 
 
-def _kill(proc):
+def _signal(proc, sig, state=None):
+    if state is not None:
+        state.append(sig)
     try:
-        os.killpg(proc.pid, signal.SIGKILL)
+        os.killpg(proc.pid, sig)
     except OSError:
         pass
 
@@ -50,17 +53,24 @@ def _run(request):
         )
         with _running_lock:
             _running[rid] = proc
-        timer = threading.Timer(float(request.get("limit", 60)), _kill, (proc,))
-        timer.daemon = True
-        timer.start()
+        fired = []
+        term = float(request.get("term", 60))
+        timers = [threading.Timer(term, _signal, (proc, signal.SIGTERM, fired)),
+                  threading.Timer(term + float(request.get("kill", 2)), _signal, (proc, signal.SIGKILL))]
+        for timer in timers:
+            timer.daemon = True
+            timer.start()
         try:
             out, err = proc.communicate()
         finally:
-            timer.cancel()
+            for timer in timers:
+                timer.cancel()
             with _running_lock:
                 _running.pop(rid, None)
         rc = proc.returncode
-        if rc < 0:  # killed by a signal: report it as a shell would (128 + signal)
+        if fired:
+            rc = 124  # what coreutils timeout reports for a command it had to stop
+        elif rc < 0:  # killed by a signal: report it as a shell would (128 + signal)
             rc = 128 - rc
         _send({"id": rid, "rc": rc, "out": _b64(out), "err": _b64(err)})
     except Exception as exc:  # noqa: BLE001 - every failure is an answer to this request
@@ -82,7 +92,7 @@ def main():
         threading.Thread(target=_run, args=(request,), daemon=True).start()
     with _running_lock:
         for proc in list(_running.values()):
-            _kill(proc)
+            _signal(proc, signal.SIGKILL)
 
 
 main()

@@ -8,6 +8,7 @@ many probe threads can wait on one session at once, each for its own command.
 from __future__ import annotations
 
 import base64
+import io
 import json
 import os
 import select
@@ -32,7 +33,7 @@ BOOTSTRAP = (
 )
 # Beyond ConnectTimeout (which covers TCP and the banner), how long the login and python3's
 # start may take before the host counts as not answering.
-START_GRACE_S = 10.0
+START_GRACE_S = 30.0
 # Past a command's own limit, how long to wait for its answer before giving up on the session.
 ANSWER_GRACE_S = 10.0
 
@@ -108,8 +109,9 @@ class Session:
         said = (stderr or seen.decode(errors="replace")).strip()[:300]
         return TargetDown(f"{self.ref.name}: the opscheck agent stopped (exit {rc}): {said or 'no message'}")
 
-    def run(self, argv: list[str], limit: float) -> tuple[int, str, str]:
-        """(rc, stdout, stderr) of `argv` on the host, killed there after `limit` seconds."""
+    def run(self, argv: list[str], term: float, kill: float) -> tuple[int, str, str]:
+        """(rc, stdout, stderr) of `argv` on the host: SIGTERM after `term` s, SIGKILL `kill` s later (rc 124)."""
+        limit = term + kill
         if self.error is not None:
             raise self.error
         waiter: list = [threading.Event(), None]
@@ -117,7 +119,7 @@ class Session:
             self._next_id += 1
             rid = self._next_id
             self._pending[rid] = waiter
-        request = (json.dumps({"id": rid, "argv": argv, "limit": limit}) + "\n").encode()
+        request = (json.dumps({"id": rid, "argv": argv, "term": term, "kill": kill}) + "\n").encode()
         try:
             with self._write:
                 self._proc.stdin.write(request)
@@ -142,7 +144,9 @@ class Session:
             return raw.decode(self.encoding)
 
     def _read(self) -> None:
-        out = self._proc.stdout
+        # Buffered from here on (the hello was read byte by byte, so nothing of the stream is lost):
+        # readline on the raw pipe would cost one system call per byte.
+        out = io.BufferedReader(self._proc.stdout, 1 << 16)
         for line in iter(out.readline, b""):
             try:
                 answer = json.loads(line)
