@@ -213,11 +213,11 @@ def daily_files(folder: Path) -> dict[str, Path]:
     return {"env": env, "log": log, "backups": backups, "cert": pem}
 
 
-def daily_inventory(fleet: Fleet, hosts: list[Host], files: dict[str, Path], path: Path) -> Path:
+def daily_inventory(fleet: Fleet, hosts: list[Host], files: dict[str, Path], path: Path, timeout: str = "30s") -> Path:
     """The daily suite on `hosts`: 9 checks each (system, services, files, logs, backups, TLS file)."""
     entries = ", ".join(f'{{name: {h.name}, spec: "{fleet.spec(h)}"}}' for h in hosts)
     path.write_text(f"""environment: fleet
-defaults: {{timeout: 30s}}
+defaults: {{timeout: {timeout}}}
 hosts:
   fleet: [{entries}]
 system:

@@ -17,6 +17,7 @@ SUBCOMMANDS = {
     "inventory": "opscheck.cli.inventory",
     "run": "opscheck.cli.run",
     "verify": "opscheck.cli.verify",
+    "merge": "opscheck.cli.merge",
     "report": "opscheck.cli.report",
     "serve": "opscheck.cli.serve",
     "status": "opscheck.cli.status",

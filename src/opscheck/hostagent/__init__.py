@@ -45,12 +45,15 @@ def session_for(ref: HostRef, host_of) -> Session | None:
             session = _sessions[ref.spec]
             if session is None or session.error is None:
                 return session
+        from opscheck.connect import connection_failed, known_down
+
+        down = known_down(ref)  # failed while this thread waited for the lock: once is enough
+        if down is not None:
+            raise down
         argv, timeout = _ssh_argv(host_of(ref))
         if argv is None:
             _sessions[ref.spec] = None
             return None
-        from opscheck.connect import connection_failed
-
         session = Session(ref, argv, timeout, connection_failed)
         try:
             session.start()

@@ -20,7 +20,7 @@ SETTINGS = pytest.StashKey[settings.Settings]()
 LISTENER = pytest.StashKey[ResultsListener]()
 PREFETCHER = pytest.StashKey[Prefetcher]()
 # Report-side hooks (run folder at configure, xdist hand-over, redaction): issue 7.
-pytest_plugins = ["opscheck.plugin.reporting"]
+pytest_plugins = ["opscheck.plugin.reporting", "opscheck.plugin.sharding"]  # --shard I/N: issue 20
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
