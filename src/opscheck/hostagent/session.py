@@ -66,20 +66,25 @@ class Session:
             self._proc.stdin.write(b"%d\n" % len(AGENT_SOURCE) + AGENT_SOURCE)
         except OSError:
             pass  # ssh already gone: its exit status and stderr say why, below
-        line = self._first_line(self._connect_timeout + START_GRACE_S)
-        if line is None:
-            self._proc.kill()
-            self._proc.wait()
-            raise self._failed(self.ref, f"Connection timed out: no answer within {self._connect_timeout + START_GRACE_S:g}s")
-        if line.strip() == NO_PYTHON.encode():
-            self.close()
-            raise NoPython
-        try:
-            hello = json.loads(line)
-        except ValueError:
-            hello = {}
-        if not line or "hello" not in hello:
-            raise self._ended(line)
+        deadline = time.monotonic() + self._connect_timeout + START_GRACE_S
+        hello: dict = {}
+        while "hello" not in hello:  # a login script may print lines of its own first
+            line = self._first_line(deadline - time.monotonic())
+            if line is None:
+                self._proc.kill()
+                self._proc.wait()
+                raise self._failed(self.ref, f"Connection timed out: no answer within {self._connect_timeout + START_GRACE_S:g}s")
+            if not line:
+                raise self._ended(line)
+            if line.strip() == NO_PYTHON.encode():
+                self.close()
+                raise NoPython
+            try:
+                hello = json.loads(line)
+            except ValueError:
+                hello = {}
+            if not isinstance(hello, dict):
+                hello = {}
         self.encoding = hello.get("encoding") or "utf-8"
         threading.Thread(target=self._read, name=f"opscheck-agent-{self.ref.name}", daemon=True).start()
 
