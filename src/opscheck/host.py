@@ -2,7 +2,8 @@
 
 testinfra has no per-command timeout, so every command runs under coreutils
 `timeout` on the host itself: a hung `df` on a dead NFS mount is killed there,
-not left behind.
+not left behind. SSH hosts run their commands through their agent session
+(opscheck.hostagent), which applies the same timeout itself.
 """
 
 from __future__ import annotations
