@@ -17,7 +17,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     # facts every layer shares: units, verdicts, thresholds, what a probe returns, redaction, hosts
     ("opscheck.errors", "opscheck.units", "opscheck.verdict", "opscheck.threshold", "opscheck.redact",
      "opscheck.measurement", "opscheck.host", "opscheck.connect", "opscheck.extensions", "opscheck.wireclock",
-     "opscheck.proxyenv"),
+     "opscheck.proxyenv", "opscheck.hostagent"),
     ("opscheck.inventory",),  # what to check
     ("opscheck.targets", "opscheck.registry", "opscheck.measuring"),  # kinds, their targets, running probes
     ("opscheck.probes",),  # measure: facts with evidence

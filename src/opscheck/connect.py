@@ -80,7 +80,10 @@ def _control_path(spec: str) -> str:
 
 
 def close_masters() -> None:
-    """Stop this process's SSH masters; the next command to a host starts a new one."""
+    """Stop this process's SSH masters and agent sessions; the next command to a host starts a new one."""
+    from opscheck import hostagent
+
+    hostagent.close_all()
     with _control_lock:
         folder = _control_dir
     if folder is None or not folder.is_dir():

@@ -2,7 +2,8 @@
 
 testinfra has no per-command timeout, so every command runs under coreutils
 `timeout` on the host itself: a hung `df` on a dead NFS mount is killed there,
-not left behind.
+not left behind. SSH hosts run their commands through their agent session
+(opscheck.hostagent), which applies the same timeout itself.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import threading
 import time
 from dataclasses import dataclass
 
+from opscheck import hostagent
 from opscheck.errors import TargetDown, Unmeasurable
 from opscheck.measurement import HostRef
 
@@ -68,7 +70,12 @@ def run(ref: HostRef, command: str, timeout: float, *, timeout_raises: bool = Tr
         raise down
     try:
         with connect.slot(ref):
-            out = _spawn(testinfra_host(ref), seconds, command)
+            session = hostagent.session_for(ref, testinfra_host)
+            if session is not None:  # the host's agent: same command, one SSH session for the run
+                rc, stdout, stderr = session.run(["sh", "-c", command], float(seconds), KILL_AFTER_S)
+            else:
+                out = _spawn(testinfra_host(ref), seconds, command)
+                rc, stdout, stderr = out.rc, out.stdout, out.stderr
     except (TargetDown, Unmeasurable):
         raise
     except Exception as exc:  # noqa: BLE001 - backend failures (ssh, docker) mean the host is unreachable
@@ -76,11 +83,11 @@ def run(ref: HostRef, command: str, timeout: float, *, timeout_raises: bool = Tr
         if failed is not None:  # testinfra's ssh backend raises its CommandResult when ssh exits 255
             raise connect.connection_failed(ref, failed.stderr) from None
         raise TargetDown(f"{ref.name}: cannot run commands: {type(exc).__name__}: {exc}") from None
-    if out.rc == TIMED_OUT and timeout_raises:
+    if rc == TIMED_OUT and timeout_raises:
         raise Unmeasurable(f"{ref.name}: `{command}` timed out after {seconds}s")
-    if out.rc == 255 and ref.spec.startswith(("ssh://", "paramiko://")):
-        raise connect.connection_failed(ref, out.stderr)
-    return CommandResult(command, out.rc, out.stdout, out.stderr)
+    if rc == 255 and session is None and ref.spec.startswith(("ssh://", "paramiko://")):
+        raise connect.connection_failed(ref, stderr)
+    return CommandResult(command, rc, stdout, stderr)
 
 
 SPAWN_ATTEMPTS = 3
@@ -104,7 +111,11 @@ def retry_spawn(start):
 
 
 def _spawn(host, seconds: str, command: str):
-    return retry_spawn(lambda: host.run("timeout -k 2 %s sh -c %s", seconds, command))
+    return retry_spawn(lambda: host.run("timeout -k %s %s sh -c %s", f"{KILL_AFTER_S:g}", seconds, command))
+
+
+# As `timeout -k 2`: a command that ignores SIGTERM is killed this much later.
+KILL_AFTER_S = 2.0
 
 
 def read_file(ref: HostRef, path: str, timeout: float) -> str:

@@ -18,6 +18,7 @@ SUBCOMMANDS = {
     "discover": "opscheck.cli.discover",
     "run": "opscheck.cli.run",
     "verify": "opscheck.cli.verify",
+    "merge": "opscheck.cli.merge",
     "report": "opscheck.cli.report",
     "serve": "opscheck.cli.serve",
     "status": "opscheck.cli.status",

@@ -53,6 +53,7 @@ def add_parser(sub) -> None:
     p.add_argument("--severity", choices=("critical", "high", "medium", "low"), help="run only checks this urgent or more")
     p.add_argument("--deadline", metavar="DURATION", help="stop the run after this long (90s, 10m, 1h); what did not run is UNKNOWN")
     p.add_argument("--timeout", metavar="DURATION", default=DEFAULT_CHECK_TIMEOUT, help=f"per-check limit, setup included (pytest-timeout, signal method; default {DEFAULT_CHECK_TIMEOUT}; 0: none)")
+    p.add_argument("--shard", metavar="I/N", help="run only shard I of N of the fleet, split by host (merge the parts with `opscheck merge`)")
     p.add_argument("-n", "--workers", metavar="N", help="pytest-xdist workers: a number or auto; checks of one host stay on one worker")
     p.add_argument("--lock", metavar="PATH", help="lock file (default <reports dir>/.opscheck-<suite>.lock)")
     p.add_argument("--wait", metavar="DURATION", help="if a run of the same suite holds the lock, wait up to this long for it (default: exit 75 at once)")
@@ -140,6 +141,10 @@ class _Runner:
             extra.append(f"--opscheck-keep-runs={args.keep_runs}")
         if args.keep_days:
             extra.append(f"--opscheck-keep-days={args.keep_days:g}")
+        if args.shard:
+            if not re.match(r"^\d+/\d+$", args.shard) or not 1 <= int(args.shard.split("/")[0]) <= int(args.shard.split("/")[1]):
+                raise _Stop(exitcodes.USAGE, [f"--shard {args.shard}: expected I/N with 1 <= I <= N (e.g. --shard 2/3)"])
+            extra.append(f"--shard={args.shard}")
         if args.metrics_dir:
             extra.append(f"--opscheck-metrics-dir={_path(args.metrics_dir, Path.cwd(), '')}")
         invocation = invoke.Invocation(

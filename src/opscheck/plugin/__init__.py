@@ -19,8 +19,9 @@ from opscheck.plugin.state import LISTENER, PREFETCHER, SETTINGS
 from opscheck.verdict import SCHEDULES, SEVERITY_DESCRIPTIONS
 
 # Report-side hooks (run folder at configure, xdist hand-over, redaction): issue 7.
-# environ: the process environment held still while probe threads read it (issue 13).
-pytest_plugins = ["opscheck.plugin.reporting", "opscheck.plugin.environ"]
+# environ: the process environment held still while probe threads read it (issue 13);
+# sharding: --shard I/N splits a fleet by host (issue 20).
+pytest_plugins = ["opscheck.plugin.reporting", "opscheck.plugin.environ", "opscheck.plugin.sharding"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -30,6 +30,7 @@ class Run:
     previous: dict[str, Any] | None = None
     pruned: list[dict[str, Any]] = field(default_factory=list)
     plugins: dict[str, str] = field(default_factory=dict)
+    shard: str | None = None  # "I/N" under --shard: this run is one part of the fleet
 
     def counts(self) -> dict[str, int]:
         counts = dict.fromkeys(VERDICTS, 0)
@@ -60,6 +61,7 @@ class Run:
             "git_commit": self.git_commit,
             "waivers_file": self.waivers_file,
             "waivers": self.waivers,
+            **({"shard": self.shard} if self.shard else {}),
         }
 
 

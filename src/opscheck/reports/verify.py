@@ -83,7 +83,24 @@ def _verify_folder(folder: Path, result: Verification) -> dict | None:
         result.problems.append(f"{name}/{relative}: extra file{f' ({kind})' if kind else ''}, not in the manifest")
     for relative in sorted(set(empty_folders(folder)) - set(document.get("folders") or [])):
         result.problems.append(f"{name}/{relative}/: extra folder, not in the manifest")
+    for part in document.get("parts") or []:
+        _verify_part(folder, part, result)
     return document
+
+
+def _verify_part(folder: Path, part: dict, result: Verification) -> None:
+    """A part of a merged record (opscheck merge): its manifest is the one merged, and it still verifies."""
+    where = f"{folder.name}/parts/{part.get('part')}"
+    path = folder / "parts" / str(part.get("part"))
+    if not (path / FILENAME).is_file():
+        result.problems.append(f"{where}: part missing")
+        return
+    found = sha256_file(path / FILENAME)
+    if found != part.get("manifest_sha256"):
+        result.problems.append(f"{where}/{FILENAME}: changed since the merge (sha256 {found[:12]}…, merge says {str(part.get('manifest_sha256'))[:12]}…)")
+    own = Verification()
+    _verify_folder(path, own)
+    result.problems += [f"{folder.name}/parts/{problem}" for problem in own.problems]
 
 
 def verify_before_pruning(reports_dir: Path, names: list[str]) -> dict[str, list[str]]:
