@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from datetime import datetime, timezone
 
 import pytest
 from pg_servers import Cluster, admin, dsn, result
@@ -12,8 +13,8 @@ from pg_servers import Cluster, admin, dsn, result
 from conftest import free_port
 from opscheck.probes.postgres import sequences as _sequences  # noqa: F401 - imported before pytester snapshots sys.modules
 from opscheck.probes.postgres import wal as _wal  # noqa: F401
-from opscheck.probes.postgres.session import close_all
 from opscheck.probes.postgres.sequences import usage
+from opscheck.probes.postgres.session import close_all
 from opscheck.verdict import Verdict
 
 
@@ -122,6 +123,10 @@ def test_usage_counts_down_and_never_called():
 
 # --- archiver ---------------------------------------------------------------------------------
 
+def utc(text: str) -> str:
+    return datetime.fromisoformat(text).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def wait_archiver(cluster, condition: str, timeout: float = 30) -> dict:
     with admin(cluster.port) as conn:
         deadline = time.monotonic() + timeout
@@ -145,7 +150,7 @@ def test_archiver_failing_is_crit_with_the_last_failure_then_ok_once_it_works(ar
     evidence = got.measurement.evidence
     assert got.verdict is Verdict.CRIT
     assert evidence["last_failed_wal"] == segment and evidence["archive_command"] == "false"
-    assert got.summary == (f"WAL archiving failing since {evidence['last_failed_time']} on {segment}:"
+    assert got.summary == (f"WAL archiving failing since {utc(evidence['last_failed_time'])} on {segment}:"
                            f" {evidence['failed_count']:,} failed attempts, never succeeded")
     assert evidence["waiting_to_archive"] >= 1
 
@@ -161,8 +166,8 @@ def test_archiver_failing_is_crit_with_the_last_failure_then_ok_once_it_works(ar
         evidence = got.measurement.evidence
         assert got.verdict is Verdict.OK
         assert got.summary == (f"WAL archiving working: {evidence['archived_count']:,} archived, last {segment} at"
-                               f" {evidence['last_archived_time']} ({evidence['failed_count']:,} earlier failures,"
-                               f" last {evidence['last_failed_time']})")
+                               f" {utc(evidence['last_archived_time'])} ({evidence['failed_count']:,} earlier failures,"
+                               f" last {utc(evidence['last_failed_time'])})")
         assert (archive / segment).exists()
     finally:
         with admin(archiving_cluster.port) as conn:

@@ -8,6 +8,8 @@ timed: many requested checkpoints mean max_wal_size is too small for the write l
 
 from __future__ import annotations
 
+from datetime import timezone
+
 from opscheck.errors import Unmeasurable
 from opscheck.measurement import Measurement, Target
 from opscheck.probes.postgres.session import read_only
@@ -21,6 +23,11 @@ _ARCHIVER = """
            (SELECT setting FROM pg_settings WHERE name = 'archive_library') AS archive_library
     FROM pg_stat_archiver
 """
+
+
+def when(moment) -> str:
+    """A server timestamp as the summary shows it: UTC to the second (evidence keeps the exact one)."""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if moment is not None else "cluster start"
 
 
 def probe_archiver(target: Target) -> Measurement:
@@ -42,17 +49,17 @@ def probe_archiver(target: Target) -> Measurement:
         problems = ((f"required (archiver: {{required: true}}) but {why}",) if rules.required and mode == "off" else ())
         return Measurement(subject=f"WAL archiving off ({why})", evidence=evidence, problems=problems)
     failed, archived = row["last_failed_time"], row["last_archived_time"]
-    last_ok = f"last success {plain(archived)} ({row['last_archived_wal']})" if archived else "never succeeded"
+    last_ok = f"last success {when(archived)} ({row['last_archived_wal']})" if archived else "never succeeded"
     if failed is not None and (archived is None or failed > archived):
         return Measurement(
-            subject=f"WAL archiving failing since {plain(failed)} on {row['last_failed_wal']}", evidence=evidence,
+            subject=f"WAL archiving failing since {when(failed)} on {row['last_failed_wal']}", evidence=evidence,
             problems=(f"{row['failed_count']:,} failed attempts, {last_ok}",),
         )
     if archived is None:
         return Measurement(subject=f"WAL archiving on (archive_mode={mode}), no segment archived yet", evidence=evidence)
-    notes = (f"{row['failed_count']:,} earlier failures, last {plain(failed)}",) if failed is not None else ()
+    notes = (f"{row['failed_count']:,} earlier failures, last {when(failed)}",) if failed is not None else ()
     return Measurement(
-        subject=f"WAL archiving working: {row['archived_count']:,} archived, last {row['last_archived_wal']} at {plain(archived)}",
+        subject=f"WAL archiving working: {row['archived_count']:,} archived, last {row['last_archived_wal']} at {when(archived)}",
         evidence=evidence, notes=notes,
     )
 
@@ -73,8 +80,8 @@ def probe_checkpoints(target: Target) -> Measurement:
             "SELECT name, setting, unit FROM pg_settings WHERE name IN ('max_wal_size', 'checkpoint_timeout', 'min_wal_size')"
         )}
     total = row["timed"] + row["requested"]
-    since = plain(row["stats_reset"]) or "cluster start"
-    evidence = {"timed": row["timed"], "requested": row["requested"], "since": since, **settings,
+    since = when(row["stats_reset"])
+    evidence = {"timed": row["timed"], "requested": row["requested"], "since": since, "stats_reset": plain(row["stats_reset"]), **settings,
                 "min_checkpoints": limits.min_checkpoints}
     if total < limits.min_checkpoints:
         raise Unmeasurable(
