@@ -151,7 +151,7 @@ def test_archiver_failing_is_crit_with_the_last_failure_then_ok_once_it_works(ar
     assert got.verdict is Verdict.CRIT
     assert evidence["last_failed_wal"] == segment and evidence["archive_command"] == "false"
     assert got.summary == (f"WAL archiving failing since {utc(evidence['last_failed_time'])} on {segment}:"
-                           f" {evidence['failed_count']:,} failed attempts, never succeeded")
+                           f" {evidence['failed_count']:,} failed attempt{'s' if evidence['failed_count'] != 1 else ''}, never succeeded")
     assert evidence["waiting_to_archive"] >= 1
 
     archive = archiving_cluster.dir / "archive"  # the server's OS user reaches it (pytest's tmp_path it may not)
@@ -166,7 +166,8 @@ def test_archiver_failing_is_crit_with_the_last_failure_then_ok_once_it_works(ar
         evidence = got.measurement.evidence
         assert got.verdict is Verdict.OK
         assert got.summary == (f"WAL archiving working: {evidence['archived_count']:,} archived, last {segment} at"
-                               f" {utc(evidence['last_archived_time'])} ({evidence['failed_count']:,} earlier failures,"
+                               f" {utc(evidence['last_archived_time'])} ({evidence['failed_count']:,} earlier"
+                               f" failure{'s' if evidence['failed_count'] != 1 else ''},"
                                f" last {utc(evidence['last_failed_time'])})")
         assert (archive / segment).exists()
     finally:

@@ -53,15 +53,19 @@ def probe_archiver(target: Target) -> Measurement:
     if failed is not None and (archived is None or failed > archived):
         return Measurement(
             subject=f"WAL archiving failing since {when(failed)} on {row['last_failed_wal']}", evidence=evidence,
-            problems=(f"{row['failed_count']:,} failed attempts, {last_ok}",),
+            problems=(f"{_attempts(row['failed_count'])}, {last_ok}",),
         )
     if archived is None:
         return Measurement(subject=f"WAL archiving on (archive_mode={mode}), no segment archived yet", evidence=evidence)
-    notes = (f"{row['failed_count']:,} earlier failures, last {when(failed)}",) if failed is not None else ()
+    notes = (f"{row['failed_count']:,} earlier failure{'s' if row['failed_count'] != 1 else ''}, last {when(failed)}",) if failed is not None else ()
     return Measurement(
         subject=f"WAL archiving working: {row['archived_count']:,} archived, last {row['last_archived_wal']} at {when(archived)}",
         evidence=evidence, notes=notes,
     )
+
+
+def _attempts(n: int) -> str:
+    return f"{n:,} failed attempt{'s' if n != 1 else ''}"
 
 
 def probe_checkpoints(target: Target) -> Measurement:
