@@ -6,9 +6,12 @@ from __future__ import annotations
 import textwrap
 
 import pytest
+from pg_servers import Cluster, dsn
 
+from conftest import free_port
 from opscheck.errors import InventoryError
 from opscheck.inventory.loader import load_inventory
+from opscheck.probes.postgres.session import close_all
 from opscheck.registry import get, names
 
 
@@ -114,3 +117,25 @@ def test_a_redundant_false_beside_only_is_accepted(tmp_path):
           - {name: m, dsn: "host=h dbname=d", only: [latency], slow_queries: false}
     """)
     assert kinds_made(inventory, "postgres") == {"pg_connect": ["m"]}
+
+
+def test_e2e_only_runs_exactly_the_listed_checks(suite):
+    """A daily and weekly run over a private cluster and the shared Redis (PING and INFO only)."""
+    node = Cluster(free_port())
+    try:
+        suite.run("-m", "daily or weekly", inventory=f"""
+            postgres:
+              - name: main
+                dsn: "{dsn('postgres', port=node.port)}"
+                only: [connect, blocked_queries, sequences]
+                latency: {{warn: 10s, crit: 20s}}
+            redis:
+              - {{name: cache, url: "redis://127.0.0.1:6379", only: [ping], latency: {{warn: 10s, crit: 20s}}}}
+            """)
+        verdicts = suite.verdicts()
+    finally:
+        close_all()
+        node.stop()
+    # pg_connect WARNs: this DSN logs in as the superuser; a fresh cluster has no sequences (OK, said so).
+    assert verdicts == {"test_pg_connect[main]": "WARN", "test_pg_blocked[main]": "OK", "test_pg_sequences[main]": "OK",
+                        "test_redis_ping[cache]": "OK"}
