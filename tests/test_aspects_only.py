@@ -49,17 +49,22 @@ def test_postgres_only_makes_exactly_those_checks_and_keeps_assertions(tmp_path)
               - {name: no live trades, sql: "select count(*) from pg_class where false", expect: 0}
           - name: all
             dsn: host=127.0.0.1 dbname=postgres user=postgres
+            archiver: true
+          - name: listed
+            dsn: host=127.0.0.1 dbname=postgres user=postgres
+            only: [sequences, checkpoints]
     """)
     made = kinds_made(inventory, "postgres")
     assert {k for k, ids in made.items() if "main" in ids} == {"pg_connect", "pg_blocked"}
     assert made["pg_assertion"] == ["main:no live trades"]
     assert inventory.postgres[0].blocked_queries.crit == 2  # a listed aspect keeps its limits
-    # Without only: every aspect, the new ones included.
+    # Without only: every aspect but the opt-in ones of issue 17, which run when set.
     assert {k for k, ids in made.items() if "all" in ids} == {
         "pg_connect", "pg_connections", "pg_blocked", "pg_long_running", "pg_idle_in_transaction", "pg_database_size",
-        "pg_wraparound", "pg_replication", "pg_dead_tuples", "pg_unused_indexes", "pg_slow_queries",
-        "pg_sequences", "pg_archiver", "pg_checkpoints",
+        "pg_wraparound", "pg_replication", "pg_dead_tuples", "pg_unused_indexes", "pg_slow_queries", "pg_archiver",
     }
+    assert {k for k, ids in made.items() if "listed" in ids} == {"pg_sequences", "pg_checkpoints"}
+    assert inventory.postgres[2].sequences.warn == 75.0 and inventory.postgres[2].checkpoints.min_checkpoints == 10
 
 
 def test_redis_only_makes_exactly_those_checks(tmp_path):

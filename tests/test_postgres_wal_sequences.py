@@ -54,7 +54,9 @@ def database(cluster, name: str, *sql: str) -> str:
 
 
 def entry(cluster, dbname: str, user: str = "postgres", **aspects) -> dict:
-    return {"postgres": [{"name": "db", "dsn": dsn(dbname, user, cluster.port), **aspects}]}
+    # The issue-17 aspects are opt-in: turned on here unless the test sets them.
+    on = {"sequences": True, "archiver": True, "checkpoints": True}
+    return {"postgres": [{"name": "db", "dsn": dsn(dbname, user, cluster.port), **on, **aspects}]}
 
 
 # --- sequences --------------------------------------------------------------------------------

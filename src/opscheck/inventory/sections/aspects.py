@@ -26,6 +26,17 @@ class Aspect:
         return Annotated[model | None, BeforeValidator(_switch), Field(default_factory=model)]
 
 
+class OptIn:
+    """`OptIn[Limits]`: an aspect that runs only when set (`true` or limits) or listed in `only:`.
+
+    Aspects added after a section shipped are opt-in, so an upgrade adds no check that the
+    documented monitoring role cannot run (sequence positions need a GRANT pg_monitor lacks).
+    """
+
+    def __class_getitem__(cls, model):
+        return Annotated[model | None, BeforeValidator(_switch), Field(default=None)]
+
+
 def allow_list(data: Any, names: dict[str, str]) -> Any:
     """`only: [connect, blocked_queries]`: the listed aspects run, every other one is off.
 
@@ -46,7 +57,8 @@ def allow_list(data: Any, names: dict[str, str]) -> Any:
         if key not in listed and key in data and value is not False:
             raise ValueError(f"{key} is set but not listed in only: [{', '.join(map(str, data['only']))}]:"
                              f" add {shown.get(key, key)} to only: or drop {key}:")
-    return {**data, **{key: False for key in keys if key not in listed}}
+    # Listed without limits: on with its defaults (an opt-in aspect too).
+    return {**data, **{key: False for key in keys if key not in listed}, **{key: True for key in listed & keys if key not in data}}
 
 
 def check_only(value: list[str] | None, names: dict[str, str]) -> list[str] | None:

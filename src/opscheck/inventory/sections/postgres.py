@@ -1,6 +1,7 @@
 """`postgres:` — one entry per database: connect, activity, size, replication, SQL assertions.
 
-Every aspect has defaults and runs unless set to `false`; each becomes its own
+Every aspect has defaults and runs unless set to `false` (sequences, archiver and
+checkpoints only when set or listed in `only:`); each becomes its own
 check (`test_pg_blocked[main]`), so a report line says which aspect failed.
 """
 
@@ -12,7 +13,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
 
 from opscheck.inventory import sqlguard
-from opscheck.inventory.sections.aspects import Aspect, allow_list, check_only, only_names
+from opscheck.inventory.sections.aspects import Aspect, OptIn, allow_list, check_only, only_names
 from opscheck.inventory.sections.common import Item
 from opscheck.inventory.types import (
     CountLimits,
@@ -215,9 +216,10 @@ class PostgresItem(Item):
     dead_tuples: Aspect[DeadTupleLimits]
     unused_indexes: Aspect[UnusedIndexLimits]
     slow_queries: Aspect[SlowQueryLimits]
-    sequences: Aspect[SequenceLimits]
-    archiver: Aspect[ArchiverRules]
-    checkpoints: Aspect[CheckpointLimits]
+    # Opt-in (issue 17): on when set (`true` or limits) or listed in `only:`.
+    sequences: OptIn[SequenceLimits]
+    archiver: OptIn[ArchiverRules]
+    checkpoints: OptIn[CheckpointLimits]
     only: list[str] | None = None  # allow-list of aspects: every other one is off
     assertions: Annotated[list[Assertion], BeforeValidator(as_list)] = Field(default_factory=list)
 
