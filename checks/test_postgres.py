@@ -77,3 +77,21 @@ def test_pg_unused_indexes(pg_unused_indexes):
 @pytest.mark.medium
 def test_pg_slow_queries(pg_slow_queries):
     judge(measure(pg_slow_queries))
+
+
+@pytest.mark.daily
+@pytest.mark.high
+def test_pg_sequences(pg_sequences):
+    judge(measure(pg_sequences))
+
+
+@pytest.mark.daily
+@pytest.mark.critical
+def test_pg_archiver(pg_archiver):
+    judge(measure(pg_archiver))
+
+
+@pytest.mark.weekly
+@pytest.mark.low
+def test_pg_checkpoints(pg_checkpoints):
+    judge(measure(pg_checkpoints))

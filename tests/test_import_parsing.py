@@ -139,11 +139,10 @@ def test_issue_17_kinds_are_written_live_in_the_shapes_their_models_take():
     assert {k: container[k] for k in ("name", "container", "pattern", "window")} == {
         "name": "backend ERROR", "container": "backend", "pattern": "ERROR", "window": "1h"}
     assert live["dns"][0]["query"] == "shop.example.org"
-    # Only postgres only: (still being built) waits, next to what it means today.
-    pending = [e for e in entries if e.pending]
-    assert [(e.section, e.pending) for e in pending] == [
-        ("postgres", "the postgres only key (written above as what it means today)")]
-    assert "only" not in Inventory.model_fields["postgres"].annotation.__args__[0].model_fields
+    # postgres only: landed too: nothing waits, and the drafted allow-list is live.
+    assert [e for e in entries if e.pending] == []
+    assert "only" in Inventory.model_fields["postgres"].annotation.__args__[0].model_fields
+    assert all(p["only"] == ["connect"] for p in live["postgres"])
     for entry in entries:  # every commented entry is one the loader refuses, every live one it takes
         assert (entry.pending is None) == (validate.entry_problem(entry.section, entry.body) is None)
 

@@ -55,7 +55,8 @@ def test_lock_held_by_one_session_blocks_another_crit_with_both_pids(db, held):
     assert blocked[blocked_pid]["query"] == "UPDATE accounts SET balance = balance + ? WHERE id = ?"
     assert blocking[blocker_pid]["state"] == "idle in transaction"
     assert blocking[blocker_pid]["user"] == "postgres"
-    assert re.fullmatch(r"blocked sessions \d+ \(crit 0\) \(longest wait \S+\)", r.summary), r.summary
+    # The summary names the blocker (the session to look at) and the longest waiter.
+    assert re.fullmatch(r"blocked sessions \d+ \(crit 0\) \(pid \d+ of \w+, [a-z ()]+, blocks \d+; longest wait \S+ by pid \d+\)", r.summary), r.summary
 
 
 def test_no_blocked_sessions_is_ok(db, held):

@@ -62,7 +62,7 @@ def test_connection_saturation_crit_then_no_slot_left(cluster, clients, monkeypa
     assert r.measurement.evidence["max_connections"] == 10
     assert r.measurement.evidence["superuser_reserved"] == 3
     assert r.measurement.evidence["by_state"] == {"idle": 6, "active": 1}
-    assert r.summary == "connections 100% used (7 of 7) (warn 50%, crit 80%)"
+    assert r.summary == "connections 100% used (7 of 7) (warn 50%, crit 80%) (most by app@app: 6)"
 
     close_all()  # the superuser's cached connection holds a slot; the app's probe must find none
     open_as_app(cluster, 1, clients)

@@ -140,7 +140,13 @@ def test_example_inventory_postgres_and_redis_sections_are_valid(tmp_path, monke
     assert [t.id for t in get("pg_assertion").targets(inventory)] == [
         "main:no real trades", "main:no REAL_TRADE_ATTEMPT audit rows"]
     assert [t.id for t in get("pg_slow_queries").targets(inventory)] == ["main"]
-    assert [t.id for t in get("pg_blocked").targets(inventory)] == ["main", "replica"]
+    assert [t.id for t in get("pg_blocked").targets(inventory)] == ["main", "replica", "reporting"]
+    # reporting: only: [connect, blocked_queries]; sessions: only: [ping, memory]; the opt-in aspects on main only.
+    assert [t.id for t in get("pg_connections").targets(inventory)] == ["main", "replica"]
+    assert [t.id for t in get("pg_sequences").targets(inventory)] == ["main"]
+    assert [t.id for t in get("pg_archiver").targets(inventory)] == ["main"]
+    assert [t.id for t in get("redis_memory").targets(inventory)] == ["cache", "sessions"]
+    assert [t.id for t in get("redis_clients").targets(inventory)] == ["cache"]
     (size,) = [t for t in get("pg_database_size").targets(inventory) if t.id == "main"]
     assert size.threshold.warn == 400 * 10**9
     assert [t.id for t in get("redis_hit_ratio").targets(inventory)] == ["cache"]

@@ -80,9 +80,11 @@ def test_files_and_permissions(suite, tree):
     writable = records[f"test_no_world_writable[local:{app}]"]
     assert writable["value"] == 2 and writable["crit"] == 0
     assert writable["evidence"]["first 20"] == [f"{app}/public/b.txt", f"{app}/public/uploads/a.txt"]
-    assert writable["summary"] == f"{app} 2 files world-writable (crit 0 files)"
+    # The offender by name: the first path in sorted order, and how many more.
+    assert writable["summary"] == f"{app} 2 files world-writable, first {app}/public/b.txt (crit 0 files)"
     readable = records[f"test_not_world_readable[local:{tree}/private]"]
     assert readable["value"] == 1 and readable["evidence"]["first 20"] == [f"{tree}/private/site.key"]
+    assert readable["summary"] == f"{tree}/private 1 file readable by others: {tree}/private/site.key (crit 0 files)"
     result.assert_outcomes(passed=2, failed=5)
     result.stdout.fnmatch_lines(["*CRIT: *.env (regular file, 0644 *): mode 0644 is more permissive than 0600 (group r, other r)"])
 

@@ -1,6 +1,7 @@
 """`postgres:` — one entry per database: connect, activity, size, replication, SQL assertions.
 
-Every aspect has defaults and runs unless set to `false`; each becomes its own
+Every aspect has defaults and runs unless set to `false` (sequences, archiver and
+checkpoints only when set or listed in `only:`); each becomes its own
 check (`test_pg_blocked[main]`), so a report line says which aspect failed.
 """
 
@@ -12,7 +13,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
 
 from opscheck.inventory import sqlguard
-from opscheck.inventory.sections.aspects import Aspect
+from opscheck.inventory.sections.aspects import Aspect, OptIn, allow_list, check_only, only_names
 from opscheck.inventory.sections.common import Item
 from opscheck.inventory.types import (
     CountLimits,
@@ -81,6 +82,27 @@ class UnusedIndexLimits(CountLimits):
     warn: int | None = 0
     crit: int | None = None
     min_size: Size = 0  # ignore unused indexes smaller than this
+
+
+class SequenceLimits(PercentLimits):
+    """The most used sequence: % of its range handed out (of its owning column's type, when narrower)."""
+
+    warn: Percent | None = 75.0
+    crit: Percent | None = 90.0
+
+
+class ArchiverRules(Strict):
+    """WAL archiving failing: the last failure newer than the last success (pg_stat_archiver)."""
+
+    required: bool = False  # archive_mode=off is then CRIT instead of OK saying so
+
+
+class CheckpointLimits(PercentLimits):
+    """Requested checkpoints (WAL filled max_wal_size, or CHECKPOINT) as % of all since statistics reset."""
+
+    warn: Percent | None = 50.0
+    crit: Percent | None = None
+    min_checkpoints: int = Field(default=10, ge=1)  # fewer say too little to judge: UNKNOWN
 
 
 class SlowQueryLimits(DurationLimits):
@@ -172,6 +194,10 @@ def _dsn_without_password(dsn: Secret) -> Secret:
     return dsn
 
 
+# `only: [connect]` reads as the runbook's pg_isready; the aspect's key is `latency`.
+ONLY_ALIASES = {"connect": "latency"}
+
+
 class PostgresItem(Item):
     """One database, reached with `dsn` (a libpq URL or key=value string)."""
 
@@ -190,7 +216,22 @@ class PostgresItem(Item):
     dead_tuples: Aspect[DeadTupleLimits]
     unused_indexes: Aspect[UnusedIndexLimits]
     slow_queries: Aspect[SlowQueryLimits]
+    # Opt-in (issue 17): on when set (`true` or limits) or listed in `only:`.
+    sequences: OptIn[SequenceLimits]
+    archiver: OptIn[ArchiverRules]
+    checkpoints: OptIn[CheckpointLimits]
+    only: list[str] | None = None  # allow-list of aspects: every other one is off
     assertions: Annotated[list[Assertion], BeforeValidator(as_list)] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _allow_list(cls, data: Any) -> Any:
+        return allow_list(data, only_names(cls, ONLY_ALIASES))
+
+    @field_validator("only")
+    @classmethod
+    def _only_names(cls, value: list[str] | None) -> list[str] | None:
+        return check_only(value, only_names(cls, ONLY_ALIASES))
 
     @model_validator(mode="after")
     def _checks(self):

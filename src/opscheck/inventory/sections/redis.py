@@ -6,12 +6,12 @@ Every aspect has defaults and runs unless set to `false`; each is its own check
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar
+from typing import Annotated, Any, ClassVar
 from urllib.parse import unquote, urlsplit
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, field_validator, model_validator
 
-from opscheck.inventory.sections.aspects import Aspect
+from opscheck.inventory.sections.aspects import Aspect, allow_list, check_only, only_names
 from opscheck.inventory.sections.common import Item
 from opscheck.inventory.types import (
     CountLimits,
@@ -80,6 +80,10 @@ def _url_without_password(url: Secret) -> Secret:
     return url
 
 
+# `only: [ping]` reads as the runbook's redis-cli ping; the aspect's key is `latency`.
+ONLY_ALIASES = {"ping": "latency"}
+
+
 class RedisItem(Item):
     url: Annotated[MaybeSecret, AfterValidator(_url_without_password)]
     username: str | None = None
@@ -95,6 +99,17 @@ class RedisItem(Item):
     replication: Aspect[RedisReplicationLimits]
     hit_ratio: Aspect[HitRatioLimits]
     blocked_clients: Aspect[CountLimits]
+    only: list[str] | None = None  # allow-list of aspects: every other one is off
+
+    @model_validator(mode="before")
+    @classmethod
+    def _allow_list(cls, data: Any) -> Any:
+        return allow_list(data, only_names(cls, ONLY_ALIASES))
+
+    @field_validator("only")
+    @classmethod
+    def _only_names(cls, value: list[str] | None) -> list[str] | None:
+        return check_only(value, only_names(cls, ONLY_ALIASES))
 
 
 # The inventory key this module adds (the Inventory model is assembled from these).

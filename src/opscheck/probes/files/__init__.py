@@ -90,8 +90,10 @@ def _scan(target: Target, perm: str, what: str) -> Measurement:
     if count == 0 and errors:
         raise Unmeasurable(f"{item.path}: {errors} paths could not be read, so the scan is incomplete ({unreadable[0]})")
     notes = (f"{errors} paths could not be read",) if errors else ()
+    # The offender by name, not only the count: the first path in sorted order.
+    label = what if not first else f"{what}: {first[0]}" if count == 1 else f"{what}, first {first[0]}"
     return Measurement(
-        value=count, unit="files" if count != 1 else "file", subject=item.path, label=what, notes=notes,
+        value=count, unit="files" if count != 1 else "file", subject=item.path, label=label, notes=notes,
         evidence={"count": count, f"first {FIRST_PATHS}": first, **({"unreadable": unreadable} if unreadable else {})},
     )
 

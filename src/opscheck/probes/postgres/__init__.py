@@ -2,7 +2,8 @@
 
 Probes live in `server` (connect, connections, size, wraparound), `activity`
 (blocked, long-running, idle in transaction), `replication`, `weekly` (dead
-tuples, unused indexes, slow queries) and `assertions`; all SQL runs through
+tuples, unused indexes, slow queries), `sequences`, `wal` (archiver,
+checkpoints) and `assertions`; all SQL runs through
 `session.read_only`.
 """
 
@@ -67,5 +68,8 @@ KINDS = (
     Kind("pg_dead_tuples", "postgres dead tuples", "postgres", _aspect("dead_tuples"), ".weekly:probe_dead_tuples"),
     Kind("pg_unused_indexes", "postgres unused indexes", "postgres", _aspect("unused_indexes"), ".weekly:probe_unused_indexes"),
     Kind("pg_slow_queries", "postgres slow queries", "postgres", _aspect("slow_queries"), ".weekly:probe_slow_queries"),
+    Kind("pg_sequences", "postgres sequences", "postgres", _aspect("sequences"), ".sequences:probe_sequences"),
+    Kind("pg_archiver", "postgres wal archiver", "postgres", _aspect("archiver"), ".wal:probe_archiver"),
+    Kind("pg_checkpoints", "postgres requested checkpoints", "postgres", _aspect("checkpoints"), ".wal:probe_checkpoints"),
     Kind("pg_assertion", "postgres assertion", "postgres", _assertion_targets, ".assertions:probe_assertion"),
 )

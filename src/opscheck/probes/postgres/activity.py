@@ -34,7 +34,13 @@ def probe_blocked(target: Target) -> Measurement:
             (blocker_pids,),
         ) if blocker_pids else []
     longest = blocked[0]["waiting_s"] if blocked else 0.0
-    notes = (f"longest wait {format_duration(longest)}",) if blocked else ()
+    notes = ()
+    if blocked:
+        # The session to look at is the blocker: the one behind the longest wait, and how many it holds up.
+        culprit = blocked[0]["blocked_by"][0]
+        held = sum(1 for row in blocked if culprit in row["blocked_by"])
+        who = next((f" of {b['user']}, {b['state']}," for b in blockers if b["pid"] == culprit), "")
+        notes = (f"pid {culprit}{who} blocks {held}; longest wait {format_duration(longest)} by pid {blocked[0]['pid']}",)
     return Measurement(
         value=len(blocked), subject="blocked sessions", label="",
         evidence={
@@ -58,10 +64,11 @@ def _oldest(target: Target, where: str, since: str, what: str) -> Measurement:
         )
         total = session.rows(f"SELECT count(*)::int AS n FROM pg_stat_activity WHERE {_CLIENTS} AND {where}")[0]["n"]
     oldest = rows[0]["age_s"] if rows else 0.0
+    culprit = (f"pid {rows[0]['pid']} {rows[0]['user']}@{rows[0]['database']}{' ' + rows[0]['app'] if rows[0]['app'] else ''}",) if rows else ()
     return Measurement(
         value=oldest, unit="s", subject=f"oldest {what}", label="",
         evidence={"sessions": total, "oldest": _session_rows(rows)},
-        notes=(f"{total} {what} session{'s' if total != 1 else ''}",),
+        notes=(*culprit, f"{total} {what} session{'s' if total != 1 else ''}"),
     )
 
 

@@ -63,9 +63,11 @@ def probe_replication(target: Target) -> Measurement:
     if len(rows) < limits.min_replicas:
         problems.append(f"{len(rows)} replica{'s' if len(rows) != 1 else ''} connected, expected at least {limits.min_replicas}")
     evidence["replicas"] = [plain(r) for r in rows]
-    worst = max((r["replay_lag_s"] for r in rows), default=0.0)
+    laggard = max(rows, key=lambda r: r["replay_lag_s"] or 0.0, default=None)
+    worst = (laggard["replay_lag_s"] or 0.0) if laggard else 0.0
     return Measurement(
-        value=round(worst, 1), unit="s", subject="worst replica replay lag", label="",
+        value=round(worst, 1), unit="s", subject="worst replica replay lag",
+        label=f"({laggard['name'] or laggard['address'] or 'local socket'})" if laggard else "",
         evidence=evidence, problems=tuple(problems), warnings=tuple(warnings),
         notes=(f"primary with {len(rows)} replica{'s' if len(rows) != 1 else ''}",),
     )

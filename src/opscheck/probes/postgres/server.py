@@ -101,6 +101,7 @@ def probe_connections(target: Target) -> Measurement:
             "by_state": {row["state"]: row["n"] for row in by_state},
             "top_database_user": by_database,
         },
+        notes=(f"most by {by_database[0]['user']}@{by_database[0]['database']}: {by_database[0]['n']}",) if by_database else (),
     )
 
 
@@ -123,6 +124,7 @@ def probe_database_size(target: Target) -> Measurement:
             "database": size["database"], "bytes": size["bytes"], "pretty": size["pretty"],
             "largest_tables": tables if why_not is None else f"not measured: {why_not}",
         },
+        notes=(f"largest table {tables[0]['table']} {tables[0]['pretty']}",) if tables else (),
     )
 
 

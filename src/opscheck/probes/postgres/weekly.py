@@ -65,7 +65,8 @@ def probe_unused_indexes(target: Target) -> Measurement:
         )[0]["stats_reset"]
     total = sum(r["bytes"] for r in rows)
     return Measurement(
-        value=len(rows), subject="unused indexes", label=f"({format_size(total)})",
+        value=len(rows), subject="unused indexes",
+        label=f"({format_size(total)}" + (f"; largest {rows[0]['index']} on {rows[0]['table']}, {format_size(rows[0]['bytes'])})" if rows else ")"),
         evidence={
             "indexes": [dict(r, size=format_size(r["bytes"])) for r in rows[:20]],
             "total_bytes": total,
@@ -101,7 +102,8 @@ def probe_slow_queries(target: Target) -> Measurement:
             raise Unmeasurable(f"pg_stat_statements cannot be read: {' '.join(str(exc).split())}") from None
     worst = rows[0]["mean_s"] if rows else 0.0
     return Measurement(
-        value=worst, unit="s", subject="slowest statement mean time", label="",
+        value=worst, unit="s", subject="slowest statement mean time",
+        label=f"(queryid {rows[0]['queryid']}: {shorten_query(rows[0]['query'], 80)})" if rows else "",
         evidence={
             "min_calls": limits.min_calls,
             "slowest": [{k: (shorten_query(v) if k == "query" else plain(v)) for k, v in r.items()} for r in rows],

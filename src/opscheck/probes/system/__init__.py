@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import shlex
+
 from opscheck.errors import TargetDown, Unmeasurable
 from opscheck.host import read_file, run
 from opscheck.measurement import Measurement, Target
+from opscheck.probes.system.cgroup import cpu_limit, limit_files
 from opscheck.registry import Kind
 from opscheck.targets import per_host, per_host_item
 
@@ -87,20 +90,49 @@ def probe_swap(target: Target) -> Measurement:
     return Measurement(value=100.0 * (total - free) / total, unit="%", subject="swap", label="used", evidence=evidence)
 
 
+_MARK = "--opscheck--"
+MARK_FILE = "opscheck:"
+
+
 def probe_load(target: Target) -> Measurement:
-    loadavg = read_file(target.host, "/proc/loadavg", target.timeout).split()
-    cores_out = run(target.host, "getconf _NPROCESSORS_ONLN || nproc", target.timeout)
+    """5-minute load per core, the cores being the cgroup's CPU limit where it has one (evidence says which)."""
+    out = run(target.host, f"cat /proc/loadavg; echo {_MARK}; nproc 2>/dev/null || getconf _NPROCESSORS_ONLN;"
+                           f" echo {_MARK}; cat /proc/self/cgroup; echo {_MARK}; cat /proc/self/mountinfo", target.timeout)
+    parts = out.stdout.split(_MARK)
     try:
-        one, five, fifteen = (float(x) for x in loadavg[:3])
-        cores = int(cores_out.stdout.split()[0])
+        one, five, fifteen = (float(x) for x in parts[0].split()[:3])
+        online = int(parts[1].split()[0])
     except (ValueError, IndexError):
-        raise Unmeasurable(f"cannot parse load ({' '.join(loadavg)!r}) or core count ({cores_out.stdout.strip()!r})") from None
+        raise Unmeasurable(f"cannot parse load or core count from {out.stdout[:200].strip()!r} ({out.stderr.strip()})") from None
+    limit = _cgroup_limit(target, parts[2], parts[3]) if len(parts) == 4 else None
+    cores = min(online, limit[0]) if limit else online
+    if limit and limit[0] < online:
+        where = f"the cgroup's CPU limit: {limit[1]}"
+    else:
+        where = "online CPUs (nproc)" + (f"; the cgroup's limit of {limit[0]:g} is not smaller ({limit[1]})" if limit else ", no cgroup CPU limit")
     # The 5-minute average: the 1-minute one pages on every cron burst.
     per_core = round(five / cores, 2)
     return Measurement(
-        value=per_core, subject="load per core (5m)", label="",
-        evidence={"load_1m": one, "load_5m": five, "load_15m": fifteen, "cores": cores},
+        value=per_core, subject="load per core (5m)", label=f"({five:g} over {cores:g} cores)" if limit and limit[0] < online else "",
+        evidence={"load_1m": one, "load_5m": five, "load_15m": fifteen, "cores": cores, "cores_from": where, "online_cpus": online},
     )
+
+
+def _cgroup_limit(target: Target, proc_cgroup: str, mountinfo: str) -> tuple[float, str] | None:
+    dirs = limit_files(proc_cgroup, mountinfo)
+    if not dirs:
+        return None
+    files = [f"{d}/{name}" for version, d in dirs for name in (("cpu.max",) if version == "v2" else ("cpu.cfs_quota_us", "cpu.cfs_period_us"))]
+    listing = " ".join(shlex.quote(f) for f in files)
+    out = run(target.host, f"for f in {listing}; do [ -r \"$f\" ] && {{ echo \"=={MARK_FILE}$f\"; cat \"$f\"; }}; done; true", target.timeout)
+    readings: dict[str, str] = {}
+    for chunk in out.stdout.split(f"=={MARK_FILE}")[1:]:
+        path, _, text = chunk.partition("\n")
+        readings[path] = text
+    try:
+        return cpu_limit(readings)
+    except ValueError:
+        raise Unmeasurable(f"cannot parse the cgroup CPU limit: {readings!r}") from None
 
 
 # /proc/stat's cpu line: user nice system idle iowait irq softirq steal (guest is inside user).
