@@ -76,7 +76,7 @@ def test_imported_runbook_runs_with_expected_verdicts(suite, api, stack):
     suite.run("-m", "daily", inventory=filled)
     verdicts = suite.verdicts()
     verdicts = suite.verdicts()
-    api_id, log_id = f"http://{api}/health", f"local:{stack['/var/log/shop']}/app.log:app.log ERROR"
+    api_id, log_id = f"http://{api}/health", "local:app.log ERROR"  # host:name, the entry named by the importer
     latency_judged = {"test_pg_connect[test@127.0.0.1]", "test_redis_ping[127.0.0.1:6379]"}  # OK, or WARN on a busy host
     redis_info = {k for k in verdicts if k.startswith("test_redis_") and k not in latency_judged}
     expected = {
