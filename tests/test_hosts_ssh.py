@@ -24,7 +24,8 @@ def _fresh_connections():
 def _inventory(hosts: str, extra: str = "") -> str:
     return f"""
 environment: test
-defaults: {{timeout: 5s}}
+# Room for a loaded machine: a hung host fails fast on its spec's ConnectTimeout, not on this.
+defaults: {{timeout: 20s}}
 hosts:
 {hosts}
 system:
