@@ -49,6 +49,6 @@ def test_log_scan_over_ssh(tmp_path, sshd):
         logs:
           - {{name: errors, on: app, path: {log}, window: 1h, pattern: ERROR, warn: 2}}
     """
-    result, m = measure(tmp_path, "log_pattern", inventory)[f"app-1:{log}:errors"]
+    result, m = measure(tmp_path, "log_pattern", inventory)["app-1:errors"]  # host:name
     assert (result.verdict.value, m.value) == ("WARN", 3)
     assert m.evidence["last_lines"][0].endswith("ERROR e60")

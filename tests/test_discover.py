@@ -151,8 +151,13 @@ def test_discover_over_ssh_drafts_the_remote_host_and_its_daily_suite_passes(tmp
     data = active(done.stdout)
     assert data["hosts"] == {"discovered": [spec]} and data["environment"] == "ssh-test"
     assert data["system"][0]["on"] == "127.0.0.1" and data["system"][0]["disk"][0]["mount"] == "/"
-    # sshd was started seconds ago: not a steady listener, said so rather than required.
-    assert sshd.port not in data["services"][0].get("listening", [])
+    # sshd was started seconds ago: not a steady listener, said so rather than required. On a shared
+    # machine other listeners come and go between discovery and the trial run: then the services
+    # block is commented out, saying so (the trial's promise), and the port is not required either.
+    if "services" in data:
+        assert sshd.port not in data["services"][0].get("listening", [])
+    else:
+        assert "# commented out: " in done.stdout and "services:" in done.stdout, done.stdout
     assert f"{sshd.port} sshd" in done.stdout or f", {sshd.port}" in done.stdout or f": {sshd.port}" in done.stdout
     inv = _write(tmp_path / "inv.yml", done.stdout)
     run = opscheck("run", "daily", f"--inventory={inv}", f"--reports-dir={tmp_path / 'reports'}")

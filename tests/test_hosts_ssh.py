@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import hosts_sshd
@@ -23,7 +24,8 @@ def _fresh_connections():
 def _inventory(hosts: str, extra: str = "") -> str:
     return f"""
 environment: test
-defaults: {{timeout: 5s}}
+# Room for a loaded machine: a hung host fails fast on its spec's ConnectTimeout, not on this.
+defaults: {{timeout: 20s}}
 hosts:
 {hosts}
 system:
@@ -62,7 +64,8 @@ def test_unknown_host_key_is_refused_as_unknown(suite, sshd):
     summary = suite.check("test_load_per_core[web-1]")["summary"]
     assert "SSH host key not trusted" in summary and "refused to connect" in summary
     assert "Host key verification failed" in summary
-    result.stdout.fnmatch_lines(["*UNKNOWN: web-1: web-1: SSH host key not trusted*"])
+    # The host is named once (was "web-1: web-1: SSH host key ...").
+    result.stdout.fnmatch_lines(["UNKNOWN: web-1: SSH host key not trusted*"])
 
 
 def test_a_trusted_connection_is_never_lent_to_an_untrusted_spec(suite, sshd):
@@ -99,7 +102,9 @@ def test_hung_host_fails_fast_and_the_rest_still_runs(suite, sshd, blackhole):
     }
     result.assert_outcomes(passed=3, failed=3)
     summaries = [c["summary"] for c in suite.results()["checks"] if c["host"] == "hung-1"]
-    assert all("hung-1: unreachable: Connection timed out during banner exchange" in s for s in summaries)
+    # Each summary names its target once (hung-1, hung-1:sshd, hung-1:PORT), then the fault.
+    assert len(summaries) == 3
+    assert all(re.match(r"hung-1(:\w+)?: unreachable: Connection timed out during banner exchange", s) for s in summaries), summaries
     # The first check waits out ConnectTimeout (2s); the others fail at once on what it learned.
     assert sum("not retried" in s for s in summaries) == 2
     assert elapsed < 30, f"a hung host stalled the run for {elapsed:.0f}s"

@@ -87,10 +87,11 @@ def test_missing_default_inventory_is_a_usage_error(suite):
 def test_inventory_path_with_space_outside_suite_is_explained(suite, tmp_path):
     outside = tmp_path / "elsewhere" / "inv.yml"
     outside.parent.mkdir()
-    outside.write_text("system: [{memory: {}}]\n")
+    # The path is what this test is about: a generous timeout so a loaded machine cannot make the run UNKNOWN.
+    outside.write_text("system: [{timeout: 60s, memory: {}}]\n")
     result = suite.pytester.runpytest("-m", "daily", "--inventory", str(outside))
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"ERROR: --inventory {outside}: pytest took this path for a test path*write --inventory={outside}*"])
     result = suite.pytester.runpytest("-m", "daily", f"--inventory={outside}", f"--reports-dir={suite.reports}")
-    assert result.ret == pytest.ExitCode.OK
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str()[-3000:]
     assert (suite.reports / "latest" / "results.json").exists()

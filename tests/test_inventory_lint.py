@@ -56,7 +56,7 @@ def test_offline_still_reports_everything_else(tmp_path):
     problems = check_offline(path)
     assert problems == [
         f"{path}:3: postgres[0].connections: warn 95% is above crit 90% (warn must come first as the value rises)",
-        f"{path}:5: redis[0].memroy: unknown key (expected one of: name, on, severity, schedule, runbook, timeout, url, username, "
+        f"{path}:5: redis[0].memroy: unknown key (expected one of: name, on, severity, schedule, runbook, timeout, title, description, tags, url, username, "
         "password, tls_verify, tls_ca, latency, memory, evictions, rejected_connections, clients, last_save, replication, "
         "hit_ratio, blocked_clients); did you mean 'memory'?",
     ]
@@ -71,6 +71,20 @@ def test_offline_checks_on_of_an_entry_whose_secret_is_absent(tmp_path):
     assert check_offline(path) == [f"{path}:3: postgres[0].on: unknown group or host 'dbs'"]
     ok = write(tmp_path, "ok.yml", "postgres: [{name: main, dsn: 'file:/nonexistent/dsn', on: local}]\n")
     assert check_offline(ok) == []
+
+
+@pytest.mark.timeout(30)  # reading a FIFO nobody writes to would block forever
+def test_offline_refuses_a_fifo_and_a_directory_without_reading(tmp_path):
+    fifo = tmp_path / "pipe.yml"
+    os.mkfifo(fifo)
+    assert check_offline(fifo) == [f"{fifo}: is a FIFO, expected an inventory YAML file"]
+    folder = tmp_path / "folder.yml"
+    folder.mkdir()
+    assert check_offline(folder) == [f"{folder}: is a directory, expected an inventory YAML file"]
+    assert check_offline(tmp_path / "nope.yml") == [f"{tmp_path / 'nope.yml'}: inventory file not found"]
+    latin = write(tmp_path, "latin1.yml", "")
+    latin.write_bytes("environment: caf\xe9\n".encode("latin-1"))
+    assert check_offline(latin) == [f"{latin}: not UTF-8 text (byte 16)"]
 
 
 def test_offline_does_not_excuse_a_secret_written_inline(tmp_path):

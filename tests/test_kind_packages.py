@@ -51,18 +51,18 @@ def test_installed_kind_runs_and_is_in_every_report(suite, with_package):
           - memory: {warn: 100, crit: 100}
     """)
     result.stdout.fnmatch_lines(["*CRIT: file handles * open (warn 0, crit 1)*"])
-    record = suite.check("test_file_handles[local]")
+    record = suite.check("test_file_handles[local:busy]")  # host:name, the entry's name in the id
     assert (record["verdict"], record["check"], record["unit"], record["crit"]) == ("CRIT", "open file handles", "", 1)
     assert record["value"] > 1 and record["evidence"]["max"] > 0
     assert suite.check("test_memory_usage[local]")["verdict"] == "OK"  # the built-in kinds still run alongside
 
     folder = (suite.reports / "latest").resolve()
     junit = ET.parse(folder / "junit.xml").getroot()
-    case = next(c for c in junit.iter("testcase") if c.get("name") == "test_file_handles[local]")
+    case = next(c for c in junit.iter("testcase") if c.get("name") == "test_file_handles[local:busy]")
     assert case.find("failure") is not None
     assert {p.get("name"): p.get("value") for p in case.iter("property")}["verdict"] == "CRIT"
     html = (folder / "report.html").read_text()
-    assert "test_file_handles[local]" in html and "open file handles" in html
+    assert "test_file_handles[local:busy]" in html and "open file handles" in html
     allure = [json.loads(p.read_text()) for p in (folder / "allure-results").glob("*-result.json")]
     handles = [r for r in allure if r["name"].startswith("test_file_handles")]
     assert len(handles) == 1 and handles[0]["status"] == "failed"

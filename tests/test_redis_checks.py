@@ -242,7 +242,8 @@ def test_rediss_with_a_private_ca(tmp_path):
     cert, key, ca = write_tls_files(tmp_path)
     node = RedisServer(free_port(), tls=(cert, key, ca))
     try:
-        base = {"name": "tls", "url": node.url, "timeout": "3s"}
+        # Trust is what this test is about, not speed: a loaded machine may take over 100 ms to ping.
+        base = {"name": "tls", "url": node.url, "timeout": "3s", "latency": {"warn": "2s", "crit": "3s"}}
         trusted = result({"redis": [{**base, "tls_ca": str(ca)}]}, "redis_ping")
         untrusted = result({"redis": [base]}, "redis_ping")
         unverified = result({"redis": [{**base, "tls_verify": False}]}, "redis_memory")

@@ -283,7 +283,7 @@ def test_restore_password_is_not_sent_to_a_remote_host(tmp_path, monkeypatch):
     from opscheck.measurement import HostRef
 
     monkeypatch.setenv("OPSCHECK_DRILL_DSN", f"host=127.0.0.1 user=drill dbname=postgres password={DRILL_PASSWORD}")
-    from opscheck.probes import restore
+    from opscheck.probes.backups import restore
 
     target = registry.get("restore_drill").targets(load_inventory(_remote_inventory(tmp_path)))[0]
     with pytest.raises(restore.Refused) as info:

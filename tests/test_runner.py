@@ -159,7 +159,7 @@ def test_bad_options_are_exit_3(rs):
     assert proc.returncode == exitcodes.USAGE
     assert "unrecognized arguments: --no-such-option" in proc.stderr
     for args, message in (
-        (("--wait", "nan"), "--wait nan: expected a finite duration"),
+        (("--wait", "nan"), "--wait nan: expected a duration like 30s"),  # as for --deadline (tests/data/malformed)
         (("--keep-runs", "0"), "argument --keep-runs: expected a whole number of runs of at least 1, found '0'"),
         (("--keep-days", "inf"), "argument --keep-days: expected a positive number of days, found 'inf'"),
     ):

@@ -149,6 +149,22 @@ def test_sigterm_and_sigint_stop_the_run_with_its_reports(rs, sig):
     assert out.splitlines()[-1].startswith("manifest sha256 ")
 
 
+def test_sigterm_stops_a_run_started_with_sigint_ignored(rs):
+    """`opscheck run … &` from a script, or nohup, ignores SIGINT, and an ignored signal stays ignored
+    across exec: pytest shrugged off the runner's SIGINT and was killed after the grace, no report."""
+    rs.set_values(a=10, b="hang")
+    runner = subprocess.Popen(rs.argv("daily", "--pytest", "-p", "no:randomly"), cwd=rs.path, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    folder = _wait_for(lambda: _run_folders(rs.reports), what="the run folder")[0]
+    _wait_for(lambda: list((rs.reports / folder / "allure-results").glob("*-result.json")), what="a finished check")
+    runner.send_signal(signal.SIGTERM)
+    out, err = runner.communicate(timeout=60)
+    assert runner.returncode == exitcodes.UNKNOWN, out + err
+    assert "note: stopped by SIGTERM: checks not run are UNKNOWN" in out, out + err
+    assert rs.verdicts() == {"test_value[a]": "OK", "test_value[b]": "UNKNOWN"}
+
+
 def test_latest_never_moves_backwards(tmp_path):
     for name in ("20261122T090000Z-daily", "20261122T080000Z-daily", "20261122T090000Z-daily.1"):
         (tmp_path / name).mkdir()

@@ -183,12 +183,12 @@ def test_healthz_and_metrics_per_suite(served):
 
 
 def test_basic_auth_from_env(serve_cli, reports):
-    port = serve_cli("--reports-dir", str(reports), "--max-age", "1000d", "--auth-user", "auditor", "--auth-password", "env:SERVE_PW", env={"SERVE_PW": "pw-9d2e"})
+    port = serve_cli("--reports-dir", str(reports), "--max-age", "1000d", "--auth-user", "auditor", "--auth-password", "env:SERVE_PW", env={"SERVE_PW": "pw-9d2e-serve"})
     status, _, headers = _get(port, "/reports/")
     assert status == 401 and headers["WWW-Authenticate"] == 'Basic realm="opscheck"'
     wrong = base64.b64encode(b"auditor:nope").decode()
     assert _get(port, "/healthz?suite=daily", {"Authorization": f"Basic {wrong}"})[0] == 401
-    good = base64.b64encode(b"auditor:pw-9d2e").decode()
+    good = base64.b64encode(b"auditor:pw-9d2e-serve").decode()
     status, body, _ = _get(port, "/healthz?suite=daily", {"Authorization": f"Basic {good}"})
     assert status == 200 and body.startswith("OK: 20261101T060000Z-daily")
 

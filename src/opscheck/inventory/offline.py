@@ -30,13 +30,8 @@ def check_offline(path: str | Path) -> list[str]:
 
     path = Path(path)
     shown = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return [f"{shown}: inventory file not found"]
-    except (OSError, UnicodeDecodeError) as exc:
-        return [f"{shown}: cannot read inventory ({type(exc).__name__})"]
-    try:
+    try:  # the loader's reading: a FIFO or device is refused before it is opened, not read (it would hang)
+        text = loader.decode(loader.read_file(path, "inventory"), shown)
         data, lines = loader.parse_yaml(text, shown)
         if needs_compose(data):
             data, lines = compose(data, lines, path)
@@ -53,7 +48,7 @@ def check_offline(path: str | Path) -> list[str]:
     try:
         inventory = Inventory.model_validate(data, context=context)
     except ValidationError as exc:
-        kept = [e for e in exc.errors(include_url=False) if not _under(_clean(e["loc"]), absent)]
+        kept = errors_beside(exc, absent)
         if kept:
             return loader.format_errors(ValidationError.from_exception_data(exc.title, kept), shown, lines)
         # Only secrets failed: check the rest of the file without the list entries that hold them
@@ -72,6 +67,11 @@ def check_offline(path: str | Path) -> list[str]:
                     problems.append(f"{at}{section}[{index}].on: unknown group or host {name!r}")
         return problems
     return [loader._line(shown, lines, loc) + msg for loc, msg in loader.cross_check(inventory)]
+
+
+def errors_beside(exc: ValidationError, absent: set) -> list:
+    """The validation errors that are not about a secret in `absent`."""
+    return [e for e in exc.errors(include_url=False) if not _under(_clean(e["loc"]), absent)]
 
 
 def absent_secrets(value: Any, loc: Loc, base: Path):

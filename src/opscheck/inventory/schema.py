@@ -61,7 +61,8 @@ HOST = {
 ANY = {"description": "validated by opscheck when the inventory loads"}
 
 # Validators that only check their input: it already has the inner type.
-_NARROWING = {"_regex", "_port", "_unit", "_name", "_endpoint", "_read_only", "_not_empty"}
+# `_plain_types` is every model's YAML 1.2 guard (types.Strict): it refuses, never converts.
+_NARROWING = {"_regex", "_port", "_unit", "_name", "_endpoint", "_read_only", "_not_empty", "_plain_types", "_absolute"}
 
 
 class InventoryJsonSchema(GenerateJsonSchema):
@@ -87,6 +88,8 @@ class InventoryJsonSchema(GenerateJsonSchema):
         closure = _closure(function)
         if function is units.parse_duration:
             return dict(DURATION)
+        if function is getattr(units, "parse_timeout", None):  # a duration above 0s, at most a day
+            return {**DURATION, "description": f"{DURATION['description']}; above 0s, at most 1d"}
         if function is units.parse_percent:
             return dict(PERCENT)
         if function is units.parse_size:
@@ -100,7 +103,7 @@ class InventoryJsonSchema(GenerateJsonSchema):
         if name in _NARROWING or schema["schema"].get("type") in ("model-fields", "dataclass-args"):
             # A model's own `mode="before"` validator normalises; the model describes its input.
             return inner
-        if name in ("as_list", "str_or_list", "_words", "_switch", "_days", "_patterns", "convert"):
+        if name in ("as_list", "str_or_list", "_words", "_switch", "_days", "_patterns", "convert", "control_tags", "_exit_codes"):
             return _widened(name, inner)
         return dict(ANY)
 
@@ -126,6 +129,11 @@ def _widened(name: str, inner: dict) -> dict:
         return {"anyOf": [inner, dict(DURATION)]}
     if name == "convert":  # `max_age: 4h` or `min_count: 3` stand for their limits
         return {"anyOf": [inner, {"type": ["string", "number"]}]}
+    if name == "control_tags":  # `tags: [pci]` or `tags: {cis: 5.2.1}`
+        return {"anyOf": [{"type": "array", "items": {"type": "string"}},
+                          {"type": "object", "additionalProperties": {"type": ["string", "number", "null"]}}]}
+    if name == "_exit_codes":  # `exit: 0` stands for `exit: [0]`
+        return {"anyOf": [inner, {"type": "integer", "minimum": 0, "maximum": 255}]}
     if name == "_patterns":  # `patterns: {error: "ERROR|CRITICAL"}`
         return {"type": "object", "additionalProperties": {"anyOf": [{"type": "string"}, _values_of(inner)]}}
     return dict(ANY)

@@ -153,10 +153,14 @@ PR_SET_PDEATHSIG = 1
 
 
 def _die_with(parent: int):
-    """preexec_fn: the kernel sends SIGKILL to pytest when the runner dies, however it dies."""
+    """preexec_fn: the kernel sends SIGKILL to pytest when the runner dies, however it dies; and
+    pytest takes SIGINT as an interruption even when the runner was started with SIGINT ignored
+    (a shell's `cmd &`, nohup): an ignored signal stays ignored across exec, so the runner's
+    stop (SIGINT, then SIGKILL after the grace) would kill pytest before it wrote any report."""
 
     def preexec() -> None:
         libc = ctypes.CDLL(None, use_errno=True)
+        libc.signal(signal.SIGINT, ctypes.c_void_p(0))  # SIG_DFL; libc, not signal.signal: no Python handlers in a forked child
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
         if os.getppid() != parent:  # the runner died before prctl took effect
             os._exit(1)
