@@ -144,7 +144,7 @@ class _Runner:
         if args.shard:
             if not re.match(r"^\d+/\d+$", args.shard) or not 1 <= int(args.shard.split("/")[0]) <= int(args.shard.split("/")[1]):
                 raise _Stop(exitcodes.USAGE, [f"--shard {args.shard}: expected I/N with 1 <= I <= N (e.g. --shard 2/3)"])
-            extra.append(f"--shard={args.shard}")
+            extra.append(f"--opscheck-shard={args.shard}")
         if args.metrics_dir:
             extra.append(f"--opscheck-metrics-dir={_path(args.metrics_dir, Path.cwd(), '')}")
         invocation = invoke.Invocation(

@@ -31,6 +31,7 @@ HELP = {
     "keep_runs": "after the run, keep only the newest N run folders (pruned runs are recorded in the manifest)",
     "keep_days": "after the run, prune run folders older than N days (pruned runs are recorded in the manifest)",
     "metrics_dir": "also write the run's metrics to DIR/opscheck_<suite>.prom, atomically, for node_exporter's textfile collector (env OPSCHECK_METRICS_DIR, ini opscheck_metrics_dir)",
+    "shard": "run shard I of N of the fleet: hosts sorted and dealt round-robin, every check of a host in one shard (opscheck merge joins the parts)",
     "deadline": "overall deadline (90s, 10m or seconds): checks not measured by then are UNKNOWN 'not run'",
 }
 
@@ -67,6 +68,7 @@ OPTIONS = (
     ("keep-days", {"metavar": "DAYS"}),
     ("deadline", {"metavar": "DURATION"}),
     ("metrics-dir", {"metavar": "DIR"}),
+    ("shard", {"metavar": "I/N"}),
 )
 GROUP = "opscheck"
 SHORT = pytest.StashKey[frozenset]()

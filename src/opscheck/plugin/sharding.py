@@ -15,7 +15,6 @@ import pytest
 
 from opscheck.plugin.collection import targets_of
 
-HELP = "run only shard I of N of the fleet (all checks of a host in one shard; e.g. 2/3)"
 _SHARD = re.compile(r"^(\d+)/(\d+)$")
 
 
@@ -27,13 +26,9 @@ def parse(text: str) -> tuple[int, int]:
     return int(match[1]), int(match[2])
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.getgroup("opscheck").addoption("--shard", dest="opscheck_shard", metavar="I/N", help=HELP)
-
-
 def pytest_configure(config: pytest.Config) -> None:
-    if config.getoption("opscheck_shard"):
-        parse(config.getoption("opscheck_shard"))  # fail before collecting
+    if config.getoption("shard"):
+        parse(config.getoption("shard"))  # fail before collecting
 
 
 def key(item: pytest.Item) -> str:
@@ -54,7 +49,7 @@ def split(items: list[pytest.Item], index: int, count: int) -> tuple[list[pytest
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    text = config.getoption("opscheck_shard")
+    text = config.getoption("shard")
     if not text:
         return
     index, count = parse(text)
