@@ -198,6 +198,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--large-rounds", type=int, default=2, help="rounds for 2,000 checks, 5,000 reports, 20,000 memory")
     parser.add_argument("--no-large", action="store_true", help="skip the 5,000-check report and 20,000-check memory runs")
+    parser.add_argument("--large-only", action="store_true", help="only the 5,000-check report and 20,000-check memory runs")
     parser.add_argument("--no-bytecode", action="store_true")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "out" / "vs_plugins.json"))
     args = parser.parse_args()
@@ -210,6 +211,22 @@ def main() -> None:
     report = {"date": time.strftime("%Y-%m-%d %H:%M %Z"), "machine": {"cores": os.cpu_count(), "python": platform.python_version(),
               "load_at_start": load()}, "mix": MIX, "bytecode_cache": "PYTHONDONTWRITEBYTECODE" not in CHILD_ENV}
     print(f"{report['date']}, {os.cpu_count()} cores, load {load()}", flush=True)
+    if not args.large_only:
+        side_by_side(args, report, have_plugins)
+    if not args.no_large:
+        report["report_5000"] = large_reports(args.large_rounds)
+        report["memory_20000"] = large_memory()
+    report["machine"]["load_at_end"] = load()
+    if "200" in report:
+        print_table(report)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=1))
+    print(f"written {out}")
+
+
+def side_by_side(args, report: dict, have_plugins: bool) -> None:
+    """200 checks each way in interleaved rounds, the CPU slope to 2,000, and the start-up."""
     with tempfile.TemporaryDirectory(prefix="opscheck-vs-") as tmp, http_server(0.05) as http_port:
         folder = Path(tmp)
         files = []
@@ -249,15 +266,6 @@ def main() -> None:
             shutil.rmtree(folder / "reports", ignore_errors=True)
             report["cpu_per_added_check_ms"] = slopes
             report["startup_to_first_probe_s"] = stats([startup(inv[200]) for _ in range(args.rounds)])
-    if not args.no_large:
-        report["report_5000"] = large_reports(args.large_rounds)
-        report["memory_20000"] = large_memory()
-    report["machine"]["load_at_end"] = load()
-    print_table(report)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=1))
-    print(f"written {out}")
 
 
 def large_reports(rounds: int) -> dict:
