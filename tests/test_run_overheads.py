@@ -1,5 +1,6 @@
-"""The collector tuning of a run (plugin/__init__.py): a run's own process gets it, a pytester run
-inside another session leaves the outer process's collector as it was."""
+"""Start-up and per-check overheads (issue 18): the collector tuning of a run (plugin/__init__.py),
+which a run's own process gets and a pytester run inside another session does not; and the
+runner reading the inventory beside pytest's start-up (cli/run.py)."""
 
 from __future__ import annotations
 
@@ -42,3 +43,25 @@ def test_a_pytester_run_leaves_the_outer_collector_alone(suite):
         gc.set_threshold(*threshold)
     result.assert_outcomes(passed=1)
     assert suite.verdicts() == {"test_disk_usage[local:/]": "OK"}
+
+
+def test_the_runner_reads_the_inventory_beside_pytest_and_raises_its_problems_after():
+    from opscheck.cli.run import _InBackground, _Stop
+
+    loading = _InBackground(lambda path: f"read {path}", "inventory.yml")
+    loading.start()
+    assert loading.result() == "read inventory.yml"
+
+    def bad(path):
+        raise _Stop(3, [f"{path}:2: http[0].url: missing"])
+
+    failing = _InBackground(bad, "inventory.yml")
+    failing.start()
+    try:
+        failing.result()
+    except _Stop as stop:
+        assert stop.code == 3 and stop.lines == ["inventory.yml:2: http[0].url: missing"]
+    else:
+        raise AssertionError("the thread's _Stop was not raised on the caller's thread")
+    # pytest never spawned (a failure before the fork): result() makes the call itself.
+    assert _InBackground(lambda path: path.upper(), "x.yml").result() == "X.YML"
