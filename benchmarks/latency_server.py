@@ -46,8 +46,12 @@ class Http(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self.buffer += data
         while b"\r\n\r\n" in self.buffer:  # health requests carry no body
-            _, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
-            asyncio.get_running_loop().call_later(self.latency, _write, self.transport, ANSWER)
+            head, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
+            loop = asyncio.get_running_loop()
+            loop.call_later(self.latency, _write, self.transport, ANSWER)
+            if b"HTTP/1.0" in head.split(b"\r\n", 1)[0] or b"connection: close" in head.lower():
+                # HTTP/1.0 clients (the Monitoring Plugins' check_http) read the answer until the close.
+                loop.call_later(self.latency, self.transport.close)
 
 
 class Upstream(asyncio.Protocol):

@@ -99,8 +99,10 @@ class Completed:
     new_folders: list[Path] = field(default_factory=list)
 
 
-def run(invocation: Invocation, stream: bool = False, keep_fds: tuple[int, ...] = ()) -> Completed:
-    """`keep_fds`: descriptors pytest inherits (the run lock, so it is held while pytest lives)."""
+def run(invocation: Invocation, stream: bool = False, keep_fds: tuple[int, ...] = (), spawned=None) -> Completed:
+    """`keep_fds`: descriptors pytest inherits (the run lock, so it is held while pytest lives).
+    `spawned`: called once pytest is forked, for work that overlaps its start-up (no thread may
+    start before the fork: preexec_fn runs Python in the child)."""
     before = _run_folders(invocation.reports_dir)
     hard_limit = None
     if invocation.deadline_s:
@@ -119,6 +121,8 @@ def run(invocation: Invocation, stream: bool = False, keep_fds: tuple[int, ...] 
             pass_fds=keep_fds,
             preexec_fn=_die_with(os.getpid()),
         )
+        if spawned is not None:
+            spawned()
         with _forward_stop_signals(process) as stopped:
             killed = _wait(process, hard_limit)
         log.seek(0)
