@@ -331,7 +331,15 @@ def test_a_cached_connection_the_broker_closed_is_replaced(api, password, tmp_pa
     clients.close_all()  # start without a connection cached on this thread
     opened = []
     real_open = clients._open
-    monkeypatch.setattr(clients, "_open", lambda *args: opened.append(args) or real_open(*args))  # a spy: still connects
+    ports = []  # the local port of each connection opened: the shared broker also lists other runs' probes
+
+    def spy(*args):  # still connects
+        opened.append(args)
+        connection = real_open(*args)
+        ports.append(connection._impl._transport._sock.getsockname()[1])
+        return connection
+
+    monkeypatch.setattr(clients, "_open", spy)
 
     name = api.queue("reuse", messages=2)
     path = tmp_path / "inventory.yml"
@@ -345,7 +353,8 @@ def test_a_cached_connection_the_broker_closed_is_replaced(api, password, tmp_pa
     deadline = time.monotonic() + 30
     while True:  # the API lists a new connection after its next statistics tick
         ours = [c["name"] for c in requests.get(f"{API_URL}/api/connections", auth=auth, timeout=5).json()
-                if c.get("client_properties", {}).get("connection_name") == clients.CONNECTION_NAME]
+                if c.get("client_properties", {}).get("connection_name") == clients.CONNECTION_NAME
+                and c.get("peer_port") == ports[0]]
         if ours:
             break
         assert time.monotonic() < deadline, "the probe's connection never showed up in the API"

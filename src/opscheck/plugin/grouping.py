@@ -33,6 +33,7 @@ class HostGrouping:
             if group is not None and item.get_closest_marker("xdist_group") is None:
                 item.add_marker(pytest.mark.xdist_group(name=group))
                 item.stash[GROUP] = group
+                _suffix_node_id(item, group)
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
@@ -42,3 +43,20 @@ class HostGrouping:
         if group and record and str(record.get("id", "")).endswith(f"@{group}"):
             record["id"] = record["id"][: -len(group) - 1]
         return report
+
+
+def _suffix_node_id(item: pytest.Item, group: str) -> None:
+    """The `@group` suffix xdist's loadgroup scheduler reads, where xdist's own cannot land.
+
+    pytest-xdist (3.8) appends it by assigning `item._nodeid`; pytest 9.2 keeps the node id in
+    `item._id` (a structured NodeId), so that assignment is ignored, no item carries a group,
+    and a host's checks were spread over workers at random. On such a pytest the suffix is
+    set here; on older ones xdist's assignment works and nothing is done.
+    """
+    if "_nodeid" in vars(item) or not hasattr(item, "_id"):
+        return
+    try:
+        from _pytest.nodeid import coerce_node_id
+    except ImportError:
+        return
+    item._id = coerce_node_id(f"{item.nodeid}@{group}")
