@@ -8,6 +8,7 @@ interpreter's exit). `prefetch` starts many probes at once on the same pool;
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import queue
 import threading
@@ -88,6 +89,14 @@ def measure(target: Target) -> Measurement:
 
 def prefetch(targets: Iterable[Target], concurrency: int) -> int:
     """Start measuring `targets` on `concurrency` threads; returns how many were started."""
+    targets = list(targets)
+    # Import every probe module here, on one thread: CPython 3.11.7 can fail compiling modules on
+    # several threads at once ("SystemError: AST constructor recursion depth mismatch", seen as an
+    # UNKNOWN websocket check), and an import racing another is the one shared step probes have.
+    for kind in {target.kind for target in targets}:
+        # A probe that cannot even be imported is reported by its thread, as UNKNOWN with its target.
+        with contextlib.suppress(Exception):
+            registry.get(kind).resolve_probe()
     _pool.resize(concurrency)
     count = 0
     with _started_lock:
