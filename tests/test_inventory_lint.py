@@ -58,7 +58,7 @@ def test_offline_still_reports_everything_else(tmp_path):
         f"{path}:3: postgres[0].connections: warn 95% is above crit 90% (warn must come first as the value rises)",
         f"{path}:5: redis[0].memroy: unknown key (expected one of: name, on, severity, schedule, runbook, timeout, title, description, tags, url, username, "
         "password, tls_verify, tls_ca, latency, memory, evictions, rejected_connections, clients, last_save, replication, "
-        "hit_ratio, blocked_clients); did you mean 'memory'?",
+        "hit_ratio, blocked_clients, only); did you mean 'memory'?",
     ]
 
 
