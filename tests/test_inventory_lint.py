@@ -73,6 +73,15 @@ def test_offline_checks_on_of_an_entry_whose_secret_is_absent(tmp_path):
     assert check_offline(ok) == []
 
 
+def test_offline_reports_an_unknown_on_group_like_the_loader(tmp_path):
+    """Without Ansible groups the loader checks `on:` on the raw data: the offline check must too."""
+    path = write(tmp_path, "inv.yml", """
+        files:
+          - {path: /etc/passwd, on: nosuch}
+        """)
+    assert check_offline(path) == [f"{path}:2: files[0].on: unknown group or host 'nosuch' (groups: local)"]
+
+
 @pytest.mark.timeout(30)  # reading a FIFO nobody writes to would block forever
 def test_offline_refuses_a_fifo_and_a_directory_without_reading(tmp_path):
     fifo = tmp_path / "pipe.yml"

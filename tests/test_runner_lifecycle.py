@@ -193,6 +193,19 @@ def test_metrics_file_per_suite_and_no_reports(rs, tmp_path):
     assert rs.state()["runs"] == 2  # the state (notifications) still advanced
 
 
+def test_unwritable_metrics_dir_costs_neither_the_run_nor_its_seal(rs, tmp_path):
+    """node_exporter's directory is elsewhere: failing to write there is said, and the run is sealed as usual."""
+    blocked = tmp_path / "not-a-dir"
+    blocked.write_text("a file where the directory should be\n")
+    rs.set_values(a=10)
+    done = rs.run("daily", f"--metrics-dir={blocked}")
+    assert done.returncode == exitcodes.OK, done.stdout + done.stderr
+    assert "manifest sha256" in done.stdout
+    (name,) = _run_folders(rs.reports)
+    folder = rs.reports / name
+    assert (folder / "manifest.json").exists() and not (folder / ".opscheck-in-progress").exists()
+
+
 def test_runbook_next_to_the_verdict_in_cron_mail_and_pytest(rs):
     rs.set_values(a=10)
     rs.write_inventory(

@@ -66,7 +66,9 @@ def check_offline(path: str | Path) -> list[str]:
                     at = loader._line(shown, lines, (section, index, "on"))
                     problems.append(f"{at}{section}[{index}].on: unknown group or host {name!r}")
         return problems
-    return [loader._line(shown, lines, loc) + msg for loc, msg in loader.cross_check(inventory)]
+    # raw_cross_check finds unknown `on:` groups (cross_check only does with Ansible groups).
+    found = loader.raw_cross_check(data) + loader.cross_check(inventory)
+    return loader.sort_problems([loader._line(shown, lines, loc) + msg for loc, msg in found])
 
 
 def errors_beside(exc: ValidationError, absent: set) -> list:

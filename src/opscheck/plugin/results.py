@@ -233,7 +233,6 @@ class ResultsListener:
                         if (cause := _unwritable(exc)) is not None:
                             raise ReportsUnwritable(cause, folder) from None
                         self.errors.append(f"{name}: {type(exc).__name__}: {exc}")
-                self._write_metrics_file(run)
                 # Sealed once before pruning: a disk too full for the manifest fails here, with nothing deleted yet.
                 self.manifest_sha256 = manifest.write(run, folder)
                 pruning = retention.prune(reports_dir, folder, self.settings.keep_runs, self.settings.keep_days, run.suite)
@@ -249,6 +248,10 @@ class ResultsListener:
                 raise
             raise ReportsUnwritable(cause, folder) from None
         self.folder = folder
+        try:  # elsewhere (node_exporter's directory): a failure there costs neither the run nor its seal
+            self._write_metrics_file(run)
+        except Exception as exc:  # noqa: BLE001
+            self.errors.append(f"metrics file in {self.settings.metrics_dir}: {type(exc).__name__}: {exc}")
         try:
             index.write(reports_dir)
         except Exception as exc:  # noqa: BLE001 - the run is sealed; a stale index must not hide that
