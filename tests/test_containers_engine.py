@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -146,9 +147,16 @@ def test_permission_denied_on_the_socket_is_unknown(stack, tmp_path):
         "r = evaluate(probe_once(t)); print(r.verdict.value, r.summary)"
     )
     env = {**os.environ, "PYTHONPATH": os.environ.get("PYTHONPATH", "")}
-    out = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-c", script],
-                         capture_output=True, text=True, timeout=60, env=env, cwd="/")
-    shutil.rmtree(folder)
+    # CI's checkout and venv live in 0700 temporary folders: let nobody pass through them (not read
+    # them) while it imports opscheck, and put the modes back afterwards.
+    opened = _traversable_by_others([Path(measuring.__file__), Path(sysconfig.get_paths()["purelib"]), Path(sys.executable)])
+    try:
+        out = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-c", script],
+                             capture_output=True, text=True, timeout=60, env=env, cwd="/")
+    finally:
+        for path, mode in reversed(opened):
+            path.chmod(mode)
+        shutil.rmtree(folder)
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("UNKNOWN "), out.stdout
     assert "permission denied on the socket" in out.stdout
@@ -297,3 +305,15 @@ def test_the_engine_client_sends_only_reads(stack, tmp_path):
         assert client.api.inspect_container("shop-db")["State"]["Running"]
         client.api.stop("shop-db")
     assert stack.inspect("shop-db")["State"]["Running"]
+
+
+def _traversable_by_others(paths: list[Path]) -> list[tuple[Path, int]]:
+    """Add o+x to every ancestor folder of `paths` that lacks it; returns what to restore."""
+    opened = []
+    for path in paths:
+        for folder in path.resolve().parents:
+            mode = folder.stat().st_mode & 0o7777
+            if not mode & 0o001 and all(folder != done for done, _ in opened):
+                folder.chmod(mode | 0o001)
+                opened.append((folder, mode))
+    return opened
